@@ -1,0 +1,1 @@
+"""The engine: search spaces, data, scoring, search, traces. Never imports textual or rich."""

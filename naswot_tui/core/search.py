@@ -1,0 +1,140 @@
+"""Searches as generators of events (SPEC section 3).
+
+A search knows nothing about devices, traces or screens: it asks an
+``evaluate(repeat, index)`` callable for each candidate's score and yields
+events. Cancellation is cooperative: ``cancel`` (a threading.Event) is
+checked between architectures; ``pause`` blocks between them while set.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+
+import numpy as np
+
+from naswot_tui.core.benchmarks import DATASETS, GroundTruth
+from naswot_tui.core.config import RunConfig
+from naswot_tui.core.events import ArchScored, Event, RepeatFinished
+from naswot_tui.core.spaces import SearchSpace
+
+# evaluate(repeat, i, index) -> ArchScored (never raises for a bad architecture)
+Evaluate = Callable[[int, int, int], ArchScored]
+
+
+class Cancelled(Exception):
+    """Raised inside a search when its cancel event is set."""
+
+
+@dataclass
+class Control:
+    """Cooperative run control shared by a worker thread and its front end."""
+
+    cancel: threading.Event = field(default_factory=threading.Event)
+    pause: threading.Event = field(default_factory=threading.Event)
+
+    def checkpoint(self) -> None:
+        while self.pause.is_set() and not self.cancel.is_set():
+            time.sleep(0.05)
+        if self.cancel.is_set():
+            raise Cancelled()
+
+
+@dataclass
+class ResumeState:
+    """What a trace already holds: finished repeats and scored candidates."""
+
+    finished: dict[int, RepeatFinished] = field(default_factory=dict)
+    scored: dict[tuple[int, int], ArchScored] = field(default_factory=dict)  # (repeat, i) -> record
+
+
+def sample_indices(space: SearchSpace, n: int, seed: int, repeat: int, unique: bool = False) -> list[int]:
+    """The repeat's draw: uniform with replacement (the reference) or without."""
+    rng = np.random.default_rng([int(seed), int(repeat)])
+    if unique:
+        n = min(n, space.size)
+        return [int(x) for x in rng.choice(space.size, size=n, replace=False)]
+    return [int(x) for x in rng.integers(space.size, size=n)]
+
+
+def is_better(score: float | None, best: float | None) -> bool:
+    """Argmax ignoring null/NaN; ties keep the first drawn."""
+    if score is None or math.isnan(score):
+        return False
+    return best is None or score > best
+
+
+def pick_accuracies(truth: GroundTruth, index: int) -> dict:
+    """Every accuracy the ground truth knows for the pick (200-epoch)."""
+    out: dict[str, dict[str, float]] = {}
+    for ds in DATASETS:
+        for split in ("test", "valid"):
+            value = truth.accuracy(index, ds, split, 200)
+            if value is not None:
+                out.setdefault(ds, {})[split] = value
+    return out
+
+
+def naswot_search(config: RunConfig, space: SearchSpace, evaluate: Evaluate, truth: GroundTruth,
+                  control: Control | None = None, resume: ResumeState | None = None) -> Iterator[Event]:
+    """NASWOT-N: score N random architectures, pick the argmax; R repeats."""
+    control = control or Control()
+    resume = resume or ResumeState()
+    for repeat in range(config.repeats):
+        if repeat in resume.finished:
+            # Replay so front ends rebuild their state; the trace has these already.
+            for i in range(config.n):
+                rec = resume.scored.get((repeat, i))
+                if rec is not None:
+                    yield rec
+            yield resume.finished[repeat]
+            continue
+        indices = sample_indices(space, config.n, config.seed, repeat, config.unique)
+        started = time.perf_counter()
+        elapsed_before = 0.0
+        best: ArchScored | None = None
+        n_errors = 0
+        for i, index in enumerate(indices):
+            control.checkpoint()
+            rec = resume.scored.get((repeat, i))
+            if rec is None:
+                rec = evaluate(repeat, i, index)
+            else:
+                elapsed_before += rec.t_s
+            yield rec
+            if rec.error:
+                n_errors += 1
+            if is_better(rec.score, best.score if best else None):
+                best = rec
+        pick = best.index if best else None
+        yield RepeatFinished(
+            repeat=repeat, pick_index=pick, pick_arch=best.arch if best else None,
+            pick_score=best.score if best else None,
+            pick_acc=truth.accuracy(pick, config.dataset, "test", 200) if best else None,
+            pick_accs=pick_accuracies(truth, pick) if best else {},
+            elapsed_s=time.perf_counter() - started + elapsed_before,
+            n_scored=len(indices), n_errors=n_errors,
+        )
+
+
+def summarize(repeats: list[RepeatFinished]) -> dict:
+    """Mean +- std (population, as the paper's tables) of the picks' accuracies."""
+    accs = [r.pick_acc for r in repeats if r.pick_acc is not None]
+    times = [r.elapsed_s for r in repeats]
+    summary: dict = {"repeats": len(repeats)}
+    if accs:
+        summary.update(acc_mean=float(np.mean(accs)), acc_std=float(np.std(accs)))
+    if times:
+        summary.update(time_mean_s=float(np.mean(times)))
+    per_ds: dict = {}
+    for ds in DATASETS:
+        for split in ("test", "valid"):
+            vals = [r.pick_accs[ds][split] for r in repeats if split in r.pick_accs.get(ds, {})]
+            if vals:
+                per_ds.setdefault(ds, {})[split] = {"mean": float(np.mean(vals)), "std": float(np.std(vals))}
+    if per_ds:
+        summary["accs"] = per_ds
+    return summary

@@ -1,0 +1,66 @@
+"""Search spaces, looked up by name.
+
+    >>> from naswot_tui.core.spaces import get_space
+    >>> space = get_space("nb201")
+    >>> space.size, space.arch(0)
+
+Spaces are imported lazily so that listing them is cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from naswot_tui.core.errors import UsageError
+from naswot_tui.core.spaces.base import SearchSpace
+
+
+@dataclass(frozen=True)
+class SpaceInfo:
+    name: str
+    description: str
+    target: str                      # "module:Class"
+    kwargs: dict[str, Any] = field(default_factory=dict)
+    needs_file: bool = False         # True: the space is the benchmark file (NDS)
+    aliases: tuple[str, ...] = ()
+
+
+# Register a new space by adding a line here (and a module under spaces/).
+SPACES: dict[str, SpaceInfo] = {}
+
+
+def register(info: SpaceInfo) -> None:
+    SPACES[info.name] = info
+
+
+register(SpaceInfo(
+    "nb201", "NAS-Bench-201 / NATS-Bench topology (15,625 cells)",
+    "naswot_tui.core.spaces.nb201:NB201Space", aliases=("nats-tss",),
+))
+
+
+def space_names() -> list[str]:
+    return list(SPACES)
+
+
+def resolve_name(name: str) -> str:
+    key = name.strip().lower()
+    for info in SPACES.values():
+        if key == info.name or key in info.aliases:
+            return info.name
+    raise UsageError(f"unknown search space {name!r}; choose one of: {', '.join(SPACES)}")
+
+
+def get_space(name: str, benchmark_file: str | None = None) -> SearchSpace:
+    """The search space called ``name`` (see ``space_names()``)."""
+    info = SPACES[resolve_name(name)]
+    module_name, _, cls_name = info.target.partition(":")
+    cls = getattr(importlib.import_module(module_name), cls_name)
+    if info.needs_file:
+        return cls(benchmark_file=benchmark_file, **info.kwargs)
+    return cls(**info.kwargs)
+
+
+__all__ = ["SearchSpace", "SpaceInfo", "SPACES", "get_space", "register", "resolve_name", "space_names"]

@@ -1,0 +1,138 @@
+"""NAS-Bench-201 / NATS-Bench topology search space (15,625 cells)."""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+import numpy as np
+from torch import nn
+
+from naswot_tui.core.errors import UsageError
+from naswot_tui.core.spaces.base import SearchSpace
+from naswot_tui.core.spaces.nb201_ops import OPS, TinyNetwork
+
+# The six edges in string order: (target node, source node).
+EDGES = ((1, 0), (2, 0), (2, 1), (3, 0), (3, 1), (3, 2))
+
+
+def format_cell(ops: tuple[str, ...] | list[str]) -> str:
+    """``(op0..op5)`` in EDGES order -> ``|op~0|+|op~0|op~1|+|op~0|op~1|op~2|``."""
+    nodes, k = [], 0
+    for target in (1, 2, 3):
+        parts = []
+        for src in range(target):
+            parts.append(f"{ops[k]}~{src}")
+            k += 1
+        nodes.append("|" + "|".join(parts) + "|")
+    return "+".join(nodes)
+
+
+def parse_cell(text: str) -> tuple[str, ...]:
+    """Strictly parse an NB201 cell string into its six ops (EDGES order).
+
+    Raises UsageError naming what is wrong.
+    """
+    if not isinstance(text, str) or not text:
+        raise UsageError("empty NAS-Bench-201 architecture string; expected '|op~0|+|op~0|op~1|+|op~0|op~1|op~2|'")
+    nodes = text.split("+")
+    if len(nodes) != 3:
+        raise UsageError(f"malformed NAS-Bench-201 arch {text!r}: expected 3 nodes separated by '+', found {len(nodes)}")
+    ops: list[str] = []
+    for target, node in enumerate(nodes, start=1):
+        if not (node.startswith("|") and node.endswith("|")) or len(node) < 2:
+            raise UsageError(f"malformed NAS-Bench-201 arch {text!r}: node {target} must be wrapped in '|'")
+        edges = node[1:-1].split("|")
+        if len(edges) != target:
+            raise UsageError(
+                f"malformed NAS-Bench-201 arch {text!r}: node {target} needs {target} edge(s), found {len(edges)}"
+            )
+        for src, edge in enumerate(edges):
+            op, sep, inp = edge.partition("~")
+            if not sep or inp != str(src):
+                raise UsageError(
+                    f"malformed NAS-Bench-201 arch {text!r}: edge {edge!r} of node {target} must read 'op~{src}'"
+                )
+            if op not in OPS:
+                raise UsageError(
+                    f"malformed NAS-Bench-201 arch {text!r}: unknown op {op!r}; expected one of {', '.join(OPS)}"
+                )
+            ops.append(op)
+    return tuple(ops)
+
+
+def genotype(ops: tuple[str, ...]) -> list[list[tuple[str, int]]]:
+    """Six ops in EDGES order -> per-node lists of (op, source)."""
+    nodes: list[list[tuple[str, int]]] = [[], [], []]
+    for (target, src), op in zip(EDGES, ops):
+        nodes[target - 1].append((op, src))
+    return nodes
+
+
+def live_edges(ops: tuple[str, ...]) -> list[bool]:
+    """Which edges lie on a path from the input (node 0) to the output (node 3).
+
+    A cell with no such path outputs zeros whatever its input (341 of the
+    15,625 NB201 cells).
+    """
+    present = [op != "none" for op in ops]
+    forward = {0}
+    for (t, s), p in zip(EDGES, present):  # EDGES is in topological order
+        if p and s in forward:
+            forward.add(t)
+    backward = {3}
+    for (t, s), p in reversed(list(zip(EDGES, present))):
+        if p and t in backward:
+            backward.add(s)
+    return [p and s in forward and t in backward for (t, s), p in zip(EDGES, present)]
+
+
+class NB201Space(SearchSpace):
+    name = "nb201"
+    description = "NAS-Bench-201 / NATS-Bench topology: 15,625 cells, 6 edges x 5 ops"
+    ops = OPS
+    edges = EDGES
+
+    # The network the benchmark trained: 3 stages x 5 cells at 16/32/64.
+    cells_per_stage = 5
+    stem_width = 16
+
+    @cached_property
+    def _codes(self) -> np.ndarray:
+        from naswot_tui.core.benchmarks.embedded import load_nb201_table
+
+        return load_nb201_table()["archs"]
+
+    @cached_property
+    def _lookup(self) -> dict[tuple[int, ...], int]:
+        return {tuple(int(c) for c in row): i for i, row in enumerate(self._codes)}
+
+    @property
+    def size(self) -> int:
+        return len(self._codes)
+
+    def ops_of(self, index: int) -> tuple[str, ...]:
+        return tuple(OPS[c] for c in self._codes[self._check_index(index)])
+
+    def arch(self, index: int) -> str:
+        return format_cell(self.ops_of(index))
+
+    def index(self, arch: str) -> int:
+        ops = parse_cell(arch)
+        return self._lookup[tuple(OPS.index(op) for op in ops)]
+
+    def parse(self, arch: str) -> tuple[str, ...]:
+        return parse_cell(arch)
+
+    def mutate(self, index: int, rng: np.random.Generator) -> int:
+        codes = list(int(c) for c in self._codes[self._check_index(index)])
+        edge = int(rng.integers(len(EDGES)))
+        choices = [c for c in range(len(OPS)) if c != codes[edge]]
+        codes[edge] = choices[int(rng.integers(len(choices)))]
+        return self._lookup[tuple(codes)]
+
+    def build(self, arch: str, num_classes: int = 1) -> nn.Module:
+        ops = parse_cell(arch)
+        n, c = self.cells_per_stage, self.stem_width
+        widths = [c] * n + [2 * c] + [2 * c] * n + [4 * c] + [4 * c] * n
+        reductions = [False] * n + [True] + [False] * n + [True] + [False] * n
+        return TinyNetwork(genotype(ops), c, widths, reductions, num_classes)

@@ -1,0 +1,192 @@
+"""Traces: one run = one append-only JSON Lines file (schema ``naswot-trace/1``).
+
+Records, one per line, header first::
+
+    {"type": "header", "schema": "naswot-trace/1", "config": {...}, "env": {...}, ...}
+    {"type": "repeat_start", "repeat": r, "total": n, "batch": "...", "batch_fingerprint": "..."}
+    {"type": "score", "repeat": r, "i": k, "arch": "...", "index": n, "score": x, ...}
+    {"type": "repeat_end", "repeat": r, "pick_index": ..., "pick_acc": ..., ...}
+    {"type": "end", "status": "completed" | "cancelled" | "failed", ...}
+
+Scores that JSON cannot hold: ``-inf`` is ``"score": null, "score_inf": -1``
+and NaN is ``"score": null, "score_nan": true`` (see events.encode_score).
+Lines are written whole and flushed per batch; repeat ends and the footer
+are fsynced. A reader drops a torn last line (a crash mid-write), fails with
+the line number on a corrupt middle line, and calls a file without ``end``
+``incomplete`` (resumable).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from naswot_tui.core.config import RunConfig
+from naswot_tui.core.errors import TraceError
+from naswot_tui.core.events import (
+    ArchScored,
+    Event,
+    RepeatFinished,
+    RepeatStarted,
+    RunFinished,
+    RunStarted,
+)
+
+SCHEMA = "naswot-trace/1"
+
+
+def _dumps(record: dict) -> str:
+    return json.dumps(record, allow_nan=False, separators=(",", ":"))
+
+
+class TraceWriter:
+    """Appends records; ``flush`` after a batch, ``sync`` at milestones."""
+
+    def __init__(self, path: Path, append: bool = False) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if append:
+            _truncate_torn_tail(self.path)
+        self._file = open(self.path, "a" if append else "x", encoding="utf-8")
+        self._last_flush = time.monotonic()
+
+    def write_record(self, record: dict) -> None:
+        self._file.write(_dumps(record) + "\n")
+
+    def write(self, event: Event) -> None:
+        if isinstance(event, RunStarted):
+            self.write_record(event.header)
+            self.sync()
+        elif isinstance(event, RepeatStarted):
+            self.write_record({"type": "repeat_start", "repeat": event.repeat, "total": event.total,
+                               "batch": event.batch, "batch_fingerprint": event.batch_fingerprint})
+        elif isinstance(event, ArchScored):
+            if not event.replayed:
+                self.write_record(event.to_record())
+                # Flush by time so a crash loses at most a fraction of a second of work.
+                if time.monotonic() - self._last_flush > 0.25:
+                    self.flush()
+        elif isinstance(event, RepeatFinished):
+            if event.replayed:
+                return
+            self.write_record(event.to_record())
+            self.sync()
+        elif isinstance(event, RunFinished):
+            self.write_record(event.to_record())
+            self.sync()
+
+    def flush(self) -> None:
+        self._file.flush()
+        self._last_flush = time.monotonic()
+
+    def sync(self) -> None:
+        self.flush()
+        os.fsync(self._file.fileno())
+
+    def close(self) -> None:
+        if not self._file.closed:
+            self.sync()
+            self._file.close()
+
+
+def _truncate_torn_tail(path: Path) -> None:
+    """Cut a partial last line (no newline) before appending to a trace."""
+    with open(path, "rb+") as f:
+        data = f.read()
+        if data and not data.endswith(b"\n"):
+            f.truncate(data.rfind(b"\n") + 1)
+
+
+@dataclass
+class Trace:
+    path: Path
+    header: dict
+    repeat_starts: dict[int, dict] = field(default_factory=dict)
+    scores: list[ArchScored] = field(default_factory=list)
+    repeat_ends: dict[int, RepeatFinished] = field(default_factory=dict)
+    end: dict | None = None
+    torn_tail: bool = False          # a partial last line was dropped
+    extra_records: list[dict] = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        return self.end["status"] if self.end else "incomplete"
+
+    @property
+    def config(self) -> RunConfig:
+        return RunConfig.from_dict(self.header.get("config", {}))
+
+    def scores_of(self, repeat: int) -> list[ArchScored]:
+        return [s for s in self.scores if s.repeat == repeat]
+
+
+def read_trace(path: str | Path) -> Trace:
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise TraceError(f"trace {path} does not exist; list saved runs with 'naswot-tui runs'") from None
+    except OSError as exc:
+        raise TraceError(f"cannot read trace {path}: {exc}") from None
+    lines = raw.split(b"\n")
+    torn = False
+    if lines and lines[-1] == b"":
+        lines.pop()
+    elif lines:
+        torn = True  # no trailing newline: the writer died mid-line
+    trace: Trace | None = None
+    for number, line in enumerate(lines, start=1):
+        last = number == len(lines)
+        try:
+            rec = json.loads(line)
+            if not isinstance(rec, dict) or "type" not in rec:
+                raise ValueError("not a trace record")
+        except (ValueError, UnicodeDecodeError) as exc:
+            if last and torn:
+                break
+            raise TraceError(f"trace {path}: line {number} is corrupt ({exc}); "
+                             "the lines before it are intact") from None
+        if last and torn:
+            # A complete JSON object without its newline: keep it, it is whole.
+            torn = False
+        kind = rec["type"]
+        if trace is None:
+            if kind != "header" or not str(rec.get("schema", "")).startswith("naswot-trace/"):
+                raise TraceError(f"{path} is not a naswot-tui trace (line 1 is not a header)")
+            trace = Trace(path=path, header=rec)
+            continue
+        if kind == "score":
+            trace.scores.append(ArchScored.from_record(rec))
+        elif kind == "repeat_start":
+            trace.repeat_starts[rec["repeat"]] = rec
+        elif kind == "repeat_end":
+            trace.repeat_ends[rec["repeat"]] = RepeatFinished.from_record(rec)
+        elif kind == "end":
+            trace.end = rec
+        else:
+            trace.extra_records.append(rec)
+    if trace is None:
+        raise TraceError(f"trace {path} is empty")
+    trace.torn_tail = torn
+    return trace
+
+
+def list_traces(folder: str | Path) -> list[Path]:
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    return sorted(folder.glob("*.jsonl"), key=lambda p: p.stat().st_mtime, reverse=True)
+
+
+def new_trace_path(folder: Path, config: RunConfig) -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    base = f"{stamp}-{config.space}-{config.dataset}-{config.search}-n{config.n}-s{config.seed}"
+    path = folder / f"{base}.jsonl"
+    k = 1
+    while path.exists():
+        k += 1
+        path = folder / f"{base}-{k}.jsonl"
+    return path
