@@ -29,7 +29,7 @@ import numpy as np
 
 from naswot_tui.core.errors import DataError, UsageError
 
-DATASETS = ("cifar10", "cifar100", "ImageNet16-120")
+DATASETS = ("cifar10", "cifar100", "ImageNet16-120", "imagenet")
 DATA_SOURCES = ("embedded", "root", "synthetic")
 
 # (mean, std) on the 0-1 pixel scale.
@@ -38,7 +38,7 @@ NORMALIZATION = {
     "cifar100": ([x / 255 for x in (129.3, 124.1, 112.4)], [x / 255 for x in (68.2, 65.4, 70.4)]),
     "ImageNet16-120": ([x / 255 for x in (122.68, 116.66, 104.01)], [x / 255 for x in (63.22, 61.26, 65.09)]),
 }
-IMAGE_SIZE = {"cifar10": 32, "cifar100": 32, "ImageNet16-120": 16}
+IMAGE_SIZE = {"cifar10": 32, "cifar100": 32, "ImageNet16-120": 16, "imagenet": 224}
 
 _CIFAR_LAYOUT = {
     "cifar10": ("cifar-10-batches-py", "cifar-10-python.tar.gz",
@@ -49,6 +49,7 @@ _EXPECTED = {
     "cifar10": "a folder holding cifar-10-batches-py/ (data_batch_1..5) or cifar-10-python.tar.gz",
     "cifar100": "a folder holding cifar-100-python/ (train, test) or cifar-100-python.tar.gz",
     "ImageNet16-120": "a folder holding ImageNet16 pickles train_data_batch_1..10 (optionally in ImageNet16/)",
+    "imagenet": "an ImageNet-style folder of class/*.jpg images (e.g. imagenette2/train)",
 }
 
 
@@ -206,6 +207,19 @@ def embedded_images() -> tuple[np.ndarray, np.ndarray]:
         return npz["images"], npz["labels"]
 
 
+def _imagenet_batch(source: str, batch_size: int, seed: int, repeat: int, data_root: str | None) -> Batch:
+    """224x224 batches for the NDS ImageNet (``_in``) spaces."""
+    from naswot_tui.core import imagefolder
+
+    if source == "embedded":
+        return Batch(imagefolder.upsample_embedded(batch_size), "imagenet", "embedded",
+                     f"{imagefolder.UPSAMPLED_LABEL} ({batch_size} images)")
+    if not data_root:
+        raise UsageError("data source 'root' needs --data-root DIR")
+    images, _, files = imagefolder.load_image_folder(data_root, batch_size, seed, repeat)
+    return Batch(images, "imagenet", "root", f"ImageNet-style images from {data_root}")
+
+
 def _normalise(images_u8: np.ndarray, dataset: str) -> np.ndarray:
     mean, std = NORMALIZATION[dataset]
     x = images_u8.astype(np.float32) / 255.0
@@ -228,6 +242,8 @@ def make_batch(dataset: str = "cifar10", source: str = "embedded", batch_size: i
     check_dataset(dataset)
     if batch_size < 2:
         raise UsageError(f"batch size {batch_size} is too small; NASWOT needs at least 2 images (paper: 128)")
+    if dataset == "imagenet" and source != "synthetic":
+        return _imagenet_batch(source, batch_size, seed, repeat, data_root)
     size = IMAGE_SIZE[dataset]
     if source == "synthetic":
         rng = np.random.default_rng([int(seed), int(repeat), 7])

@@ -1,0 +1,47 @@
+"""Names of the NDS spaces (no heavy imports: the registry lists them cheaply)."""
+
+from __future__ import annotations
+
+DATA_URL = "https://dl.fbaipublicfiles.com/nds/data.zip"
+
+# Every sweep file of the NDS release (BENCHMARK-FORMATS 2.1).
+SWEEPS = (
+    "Amoeba", "Amoeba_in", "DARTS", "DARTS_fix-w-d", "DARTS_in", "DARTS_lr-wd", "DARTS_lr-wd_in", "ENAS",
+    "ENAS_fix-w-d", "ENAS_in", "NASNet", "NASNet_in", "PNAS", "PNAS_fix-w-d", "PNAS_in", "ResNeXt-A",
+    "ResNeXt-A_in", "ResNeXt-B", "ResNeXt-B_in", "ResNet-B", "ResNet", "ResNet_lr-wd", "ResNet_lr-wd_in",
+    "ResNet_reruns", "ResNet_rng1", "ResNet_rng2", "ResNet_rng3", "Vanilla", "Vanilla_lr-wd",
+    "Vanilla_lr-wd_in", "Vanilla_reruns", "Vanilla_rng1", "Vanilla_rng2", "Vanilla_rng3",
+)
+# The spaces of the paper's Figure 3 (and their ImageNet variants) come first.
+PRIMARY = ("DARTS", "ENAS", "PNAS", "NASNet", "Amoeba", "ResNet", "ResNeXt-A", "ResNeXt-B", "Vanilla",
+           "DARTS_fix-w-d", "ENAS_fix-w-d", "PNAS_fix-w-d", "DARTS_in", "ENAS_in", "PNAS_in", "NASNet_in",
+           "Amoeba_in", "ResNeXt-A_in", "ResNeXt-B_in")
+
+_ANYNET_FAMILY = {"ResNet": "res_basic_block", "ResNet-B": "res_bottleneck_block",
+                  "ResNeXt-A": "res_bottleneck_block", "ResNeXt-B": "res_bottleneck_block",
+                  "Vanilla": "double_plain_block"}
+
+
+def space_name(sweep: str) -> str:
+    """``DARTS_fix-w-d`` -> ``nds-darts-fix-w-d``; ``ResNeXt-A_in`` -> ``nds-resnext-a-in``."""
+    return "nds-" + sweep.lower().replace("_", "-")
+
+
+def family_of(sweep: str) -> str:
+    """``cell`` or the AnyNet block type of a sweep's entries."""
+    return _ANYNET_FAMILY.get(sweep.split("_")[0], "cell")
+
+
+def nds_space_infos(space_info_cls) -> list:
+    """SpaceInfo records of every NDS sweep, primary ones first."""
+    ordered = list(PRIMARY) + [s for s in SWEEPS if s not in PRIMARY]
+    infos = []
+    for sweep in ordered:
+        name = space_name(sweep)
+        where = "ImageNet" if sweep.endswith("_in") else "CIFAR-10"
+        aliases = tuple(a for a in {"nds-" + sweep.lower()} if a != name)
+        infos.append(space_info_cls(
+            name, f"NDS {sweep} ({where}; needs {sweep}.json from NDS data.zip)",
+            "naswot_tui.core.spaces.nds:NDSSpace", kwargs={"sweep": sweep}, needs_file=True, aliases=aliases,
+        ))
+    return infos
