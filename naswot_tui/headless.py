@@ -122,9 +122,13 @@ def run_headless(run: Run, mode: str = "text") -> int:
         accs = summary.get("accs", {})
         parts = [f"{ds} {split} {v['mean']:.2f} +- {v['std']:.2f}"
                  for ds, splits in accs.items() for split, v in splits.items()]
-        out.write(f"{run.config.dataset}: {len(picks)} repeat(s), pick accuracy "
-                  f"{_fmt(summary.get('acc_mean'))} +- {_fmt(summary.get('acc_std'))}"
-                  + (f"  ({'; '.join(parts)})" if parts else "") + "\n")
+        if summary.get("acc_mean") is None:
+            out.write(f"{run.config.dataset}: {len(picks)} repeat(s); the picks' accuracies are unknown "
+                      f"(ground truth: {run.truth.source})\n")
+        else:
+            out.write(f"{run.config.dataset}: {len(picks)} repeat(s), pick accuracy "
+                      f"{_fmt(summary.get('acc_mean'))} +- {_fmt(summary.get('acc_std'))}"
+                      + (f"  ({'; '.join(parts)})" if parts else "") + "\n")
         out.write(f"trace: {run.trace_path}\n")
     out.flush()
     if end is not None and end.status == "cancelled":

@@ -8,6 +8,15 @@ import pytest
 TESTS = Path(__file__).resolve().parent
 sys.path.insert(0, str(TESTS))  # tests import authors_reference
 
+# One torch thread per test process: CI runs two xdist workers on two cores,
+# and oversubscribed thread pools are many times slower than one thread each.
+try:
+    import torch
+
+    torch.set_num_threads(1)
+except ImportError:  # pragma: no cover
+    pass
+
 # ../shared beside the checkout (developers and CI have it; users do not).
 SHARED_DATA = TESTS.parent.parent / "shared" / "data"
 

@@ -54,6 +54,14 @@ class ResumeState:
 def sample_indices(space: SearchSpace, n: int, seed: int, repeat: int, unique: bool = False) -> list[int]:
     """The repeat's draw: uniform with replacement (the reference) or without."""
     rng = np.random.default_rng([int(seed), int(repeat)])
+    if not space.dense:
+        # Sparse index space: draw through the space's own uniform sampler.
+        if not unique:
+            return [space.sample(rng) for _ in range(n)]
+        drawn: dict[int, None] = {}
+        while len(drawn) < n:
+            drawn.setdefault(space.sample(rng))
+        return list(drawn)
     if unique:
         n = min(n, space.size)
         return [int(x) for x in rng.choice(space.size, size=n, replace=False)]

@@ -24,6 +24,7 @@ class SpaceInfo:
     target: str                      # "module:Class"
     kwargs: dict[str, Any] = field(default_factory=dict)
     needs_file: bool = False         # True: the space is the benchmark file (NDS)
+    takes_file: bool = False         # True: an optional benchmark file sets the index order (NB101)
     aliases: tuple[str, ...] = ()
 
 
@@ -39,6 +40,20 @@ register(SpaceInfo(
     "nb201", "NAS-Bench-201 / NATS-Bench topology (15,625 cells)",
     "naswot_tui.core.spaces.nb201:NB201Space", aliases=("nats-tss",),
 ))
+register(SpaceInfo(
+    "nats-sss", "NATS-Bench size (32,768 channel configurations)",
+    "naswot_tui.core.spaces.nats_sss:NATSSizeSpace", aliases=("sss", "nats-size"),
+))
+register(SpaceInfo(
+    "nb101", "NAS-Bench-101 (423,624 cells; index order from a .tfrecord when given)",
+    "naswot_tui.core.spaces.nb101:NB101Space", aliases=("nasbench101", "nas-bench-101"), takes_file=True,
+))
+
+# NDS: one space per sweep file of the NDS release (nds-darts, nds-darts-in, ...).
+from naswot_tui.core.spaces.nds_registry import nds_space_infos  # noqa: E402  (light module)
+
+for _nds_info in nds_space_infos(SpaceInfo):
+    register(_nds_info)
 
 
 def space_names() -> list[str]:
@@ -58,7 +73,7 @@ def get_space(name: str, benchmark_file: str | None = None) -> SearchSpace:
     info = SPACES[resolve_name(name)]
     module_name, _, cls_name = info.target.partition(":")
     cls = getattr(importlib.import_module(module_name), cls_name)
-    if info.needs_file:
+    if info.needs_file or (info.takes_file and benchmark_file is not None):
         return cls(benchmark_file=benchmark_file, **info.kwargs)
     return cls(**info.kwargs)
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING
 
 import numpy as np
-from torch import nn
+
+if TYPE_CHECKING:  # annotations only: listing spaces must not import torch (TUI first frame)
+    from torch import nn
 
 
 class SearchSpace(ABC):
@@ -23,6 +26,11 @@ class SearchSpace(ABC):
     description: str = ""
     #: datasets the space has ground truth or a network for
     datasets: tuple[str, ...] = ("cifar10", "cifar100", "ImageNet16-120")
+
+    #: True when every index below ``size`` is an architecture. Sparse spaces
+    #: (NB101 without its file: codes of which most are not valid cells) are
+    #: sampled through ``sample`` only.
+    dense: bool = True
 
     @property
     @abstractmethod
