@@ -88,3 +88,32 @@ def test_batched_groups_by_time_and_flushes_milestones():
     groups = list(batched(iter(events), interval=3600))
     assert len(groups) == 1 and len(groups[0]) == 51
     assert len(list(batched(iter(events), interval=0))) == 51
+
+
+def test_batched_flushes_while_the_producer_stalls():
+    import time as _time
+
+    def slow():
+        yield ArchScored(0, 0, 0, "a", 1.0, 0.0)
+        _time.sleep(0.6)  # a pause or one slow network
+        yield ArchScored(0, 1, 1, "a", 1.0, 0.0)
+
+    started = _time.monotonic()
+    first = next(iter(batched(slow(), interval=0.1)))
+    assert len(first) == 1 and _time.monotonic() - started < 0.4
+
+
+def test_batched_reraises_producer_errors_after_earlier_events():
+    def broken():
+        yield ArchScored(0, 0, 0, "a", 1.0, 0.0)
+        raise RuntimeError("engine died")
+
+    got = []
+    try:
+        for group in batched(broken(), interval=3600):
+            got.extend(group)
+    except RuntimeError as exc:
+        assert "engine died" in str(exc)
+    else:
+        raise AssertionError("the producer's error was swallowed")
+    assert len(got) == 1

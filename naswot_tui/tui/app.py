@@ -1,0 +1,248 @@
+"""The Textual app: ``make_app(settings)`` for the CLI and the tests.
+
+Never imports torch at module scope: the first frame paints before any
+scoring code loads (the run worker imports the engine when a run starts).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import time
+from pathlib import Path
+from typing import Iterable
+
+from textual import on
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from naswot_tui.tui.runner import Runner
+from naswot_tui.tui.settings import Settings
+from naswot_tui.tui.state import LiveState
+from naswot_tui.tui.themes import APP_VARIABLES, DEFAULT_THEME, builtin_themes_dir, load_themes
+
+
+def _setup_screen() -> Screen:
+    from naswot_tui.tui.screens.setup import SetupScreen
+
+    return SetupScreen()
+
+
+def _live_screen() -> Screen:
+    from naswot_tui.tui.screens.live import LiveScreen
+
+    return LiveScreen()
+
+
+def _runs_screen() -> Screen:
+    from naswot_tui.tui.screens.runs import RunsScreen
+
+    return RunsScreen()
+
+
+class NaswotApp(App):
+    TITLE = "naswot-tui"
+    SUB_TITLE = "neural architecture search without training"
+    CSS_PATH = "app.tcss"
+    ENABLE_COMMAND_PALETTE = True
+    # Modes keep one screen stack each, so the live run survives a visit to Runs.
+    MODES = {"setup": _setup_screen, "live": _live_screen, "runs": _runs_screen}
+    DEFAULT_MODE = "setup"
+    BINDINGS = [
+        Binding("f1", "help", "Help"),
+        Binding("f2", "mode('setup')", "Setup", show=False),
+        Binding("f3", "mode('live')", "Live", show=False),
+        Binding("f4", "mode('runs')", "Runs", show=False),
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+    ]
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.state = LiveState(settings.top_k, settings.recent)
+        self.runner = Runner(self, settings.source)
+        self._theme_errors: list[str] = []
+        self.live_screen = None  # set by LiveScreen when it mounts
+        super().__init__()
+        self._install_themes()
+
+    # ------------------------------------------------------------ themes
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        return dict(APP_VARIABLES)  # so Textual's own themes render our widgets too
+
+    def _install_themes(self) -> None:
+        themes, errors = load_themes(builtin_themes_dir(), self.settings.themes_dir)
+        for theme in themes:
+            self.register_theme(theme)
+        self._theme_errors = errors
+        wanted = self.settings.theme or self.settings.load_state().get("theme") or DEFAULT_THEME
+        if wanted not in self.available_themes:
+            self._theme_errors.append(f"theme {wanted!r} is not available; using {DEFAULT_THEME}")
+            wanted = DEFAULT_THEME
+        self.theme = wanted
+
+    def on_mount(self) -> None:
+        if self._theme_errors:
+            # One notification, however many files were bad.
+            self.notify("\n".join(self._theme_errors), title="Theme problem", severity="warning", timeout=8)
+        self.theme_changed_signal.subscribe(self, lambda theme: self.settings.save_state(theme=theme.name))
+
+    # ------------------------------------------------------------ navigation
+    def action_mode(self, mode: str) -> None:
+        if self.current_mode != mode:
+            self.switch_mode(mode)
+
+    def action_help(self) -> None:
+        from naswot_tui.tui.screens.help import HelpScreen
+
+        self.push_screen(HelpScreen())
+
+    def open_compare(self, paths: list[str]) -> None:
+        from naswot_tui.tui.screens.compare import CompareScreen
+
+        if self.current_mode != "runs":
+            self.switch_mode("runs")
+        self.push_screen(CompareScreen(paths))
+
+    # ------------------------------------------------------------ runs
+    def busy(self) -> bool:
+        if self.runner.active:
+            self.notify("A run is in progress: cancel it first (c on the Live screen).", severity="warning")
+            return True
+        return False
+
+    def start_run(self, config) -> None:
+        if self.busy():
+            return
+        config.out_dir = str(self.settings.runs_dir)
+        self.state.reset("run")
+        self.state.status = "preparing"
+        self.runner.start(config)
+        self.action_mode("live")
+        self._refresh_live()
+
+    def resume_run(self, path: str) -> None:
+        if self.busy():
+            return
+        self.state.reset("resume")
+        self.state.status = "preparing"
+        self.runner.resume(Path(path))
+        self.action_mode("live")
+        self._refresh_live()
+
+    def replay_run(self, path: str) -> None:
+        if self.busy():
+            return
+        self.state.reset("replay")
+        self.state.status = "preparing"
+        self.runner.replay(Path(path))
+        self.action_mode("live")
+        self._refresh_live()
+
+    @on(Runner.Prepared)
+    def _prepared(self, message: Runner.Prepared) -> None:
+        self.state.trace_path = message.trace_path
+        if message.trace_path:
+            self.state._log("info", f"trace: {message.trace_path}")
+        self._refresh_live()
+
+    @on(Runner.Batch)
+    def _batch(self, message: Runner.Batch) -> None:
+        self.state.apply(message.events, now=self.settings.clock())
+        if self.state.finished is not None and self.state.mode != "replay":
+            status = self.state.finished.status
+            self.notify(f"Run {status}: {Path(self.state.trace_path or '').name}",
+                        severity="information" if status == "completed" else "warning")
+        self._refresh_live()
+
+    @on(Runner.Failed)
+    def _failed(self, message: Runner.Failed) -> None:
+        self.notify(message.text, title="Cannot start" if message.stage == "prepare" else "Run failed",
+                    severity="error", timeout=10)
+        self.state._log("error", message.text)
+        if message.stage == "prepare":
+            self.state.status = "idle"
+            self.action_mode("runs" if self.state.mode in ("resume", "replay") else "setup")
+        else:
+            self.state.status = "failed"
+        self._refresh_live()
+
+    def _refresh_live(self) -> None:
+        # Only paint when the live screen is showing; the state folds regardless.
+        live = self.live_screen
+        if live is not None and self.current_mode == "live":
+            live.refresh_view()
+
+    def toggle_pause(self) -> None:
+        if not self.runner.active or self.runner.mode == "replay":
+            return
+        paused = self.runner.toggle_pause()
+        self.state.status = "paused" if paused else "running"
+        self._refresh_live()
+
+    def cancel_run(self) -> None:
+        if self.runner.active and self.runner.mode != "replay":
+            self.runner.cancel()
+            self.state._log("warning", "cancelling after the current architecture...")
+            self._refresh_live()
+
+    async def action_quit(self) -> None:
+        if self.runner.active:
+            self.runner.cancel()  # the worker writes the 'cancelled' footer before the process ends
+        self.exit()
+
+    def on_unmount(self) -> None:
+        if self.runner.active:
+            self.runner.cancel()
+
+    # ------------------------------------------------------------ export & palette
+    def export_rows(self, stem: str, rows: list[dict]) -> Path | None:
+        """Write ``rows`` as CSV and JSON beside the runs; returns the CSV path."""
+        if not rows:
+            self.notify("Nothing to export yet.", severity="warning")
+            return None
+        folder = self.settings.runs_dir / "exports"
+        folder.mkdir(parents=True, exist_ok=True)
+        base = folder / f"{time.strftime('%Y%m%d-%H%M%S')}-{stem}"
+        with open(base.with_suffix(".csv"), "w", newline="", encoding="utf-8") as f:
+            writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+        base.with_suffix(".json").write_text(json.dumps(rows, indent=2, default=str), encoding="utf-8")
+        self.notify(f"Exported {len(rows)} rows to {base}.csv and .json")
+        return base.with_suffix(".csv")
+
+    def copy_best(self) -> None:
+        best = self.state.best
+        if best is None:
+            self.notify("No architecture scored yet.", severity="warning")
+            return
+        self.copy_to_clipboard(best.arch)
+        self.notify(f"Copied #{best.index} (OSC 52): {best.arch}")
+
+    def cycle_theme(self) -> None:
+        names = sorted(n for n in self.available_themes if n.startswith("naswot-")) or [DEFAULT_THEME]
+        current = names.index(self.theme) if self.theme in names else -1
+        self.theme = names[(current + 1) % len(names)]
+        self.notify(f"Theme: {self.theme}")
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        yield SystemCommand("New run", "Go to the setup screen", lambda: self.action_mode("setup"))
+        yield SystemCommand("Open run", "Browse saved runs: replay, resume, delete", lambda: self.action_mode("runs"))
+        yield SystemCommand("Compare with...", "Mark runs on the Runs screen (space), then press m",
+                            lambda: self.action_mode("runs"))
+        yield SystemCommand("Export", "Export the current table or comparison to CSV and JSON",
+                            lambda: getattr(self.screen, "action_export", lambda: None)())
+        yield SystemCommand("Switch theme", "Cycle the naswot themes (dark, light, high contrast)",
+                            self.cycle_theme)
+        yield SystemCommand("Copy best architecture", "Copy the best architecture string (OSC 52)",
+                            self.copy_best)
+
+
+def make_app(settings: Settings | None = None) -> NaswotApp:
+    return NaswotApp(settings or Settings())
+
+
+def run_app() -> None:
+    make_app().run()

@@ -1,0 +1,195 @@
+"""Runs, resumes and replays in a thread worker; results reach the app as
+batched messages (one per ~150 ms from ``core.engine.batched``), never one
+per architecture.
+
+An event source has ``prepare()`` (raises NaswotError on bad input),
+``events()`` and ``trace_path``. The real one wraps ``core.engine.Run``
+(imported inside the worker, so torch loads only when a run starts); tests
+pass ``FakeSource`` from ``naswot_tui.tui.fake``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable
+
+from textual.message import Message
+
+from naswot_tui.core.config import RunConfig
+from naswot_tui.core.errors import NaswotError
+from naswot_tui.core.events import RepeatStarted, RunFinished, RunStarted
+from naswot_tui.core.search import Control
+
+if TYPE_CHECKING:
+    from textual.app import App
+
+BATCH_INTERVAL = 0.15
+REPLAY_CHUNK = 2000
+
+
+class EngineSource:
+    """A new run on the real engine."""
+
+    def __init__(self, config: RunConfig, control: Control) -> None:
+        self.config, self.control = config, control
+        self.run = None
+        self.trace_path: Path | None = None
+
+    def prepare(self) -> None:
+        from naswot_tui.core.engine import Run  # imports torch: worker thread only
+
+        self.run = Run(self.config, control=self.control)
+        self.run.prepare()
+        self.trace_path = self.run.trace_path
+
+    def events(self):
+        return self.run.events()
+
+
+class ResumeSource(EngineSource):
+    """Continue an incomplete or cancelled trace in place."""
+
+    def __init__(self, path: Path, control: Control) -> None:
+        super().__init__(RunConfig(), control)
+        self.path = Path(path)
+
+    def prepare(self) -> None:
+        from naswot_tui.core.engine import Run
+
+        self.run = Run.resume(self.path, control=self.control)
+        self.run.prepare()
+        self.trace_path = self.run.trace_path
+
+
+def replay_events(trace) -> list:
+    """A saved trace as the event stream that produced it (for the live layout)."""
+    events: list = [RunStarted(trace.header)]
+    current = None
+    for s in trace.scores:
+        if s.repeat != current:
+            if current is not None and current in trace.repeat_ends:
+                events.append(trace.repeat_ends[current])
+            current = s.repeat
+            start = trace.repeat_starts.get(current, {})
+            events.append(RepeatStarted(current, start.get("total", 0), start.get("batch", ""),
+                                        start.get("batch_fingerprint", "")))
+        events.append(s)
+    for r in sorted(trace.repeat_ends):
+        if r == current or r not in {s.repeat for s in trace.scores}:
+            events.append(trace.repeat_ends[r])
+    end = trace.end or {}
+    events.append(RunFinished(trace.status, {k: v for k, v in end.items() if k not in ("type", "status", "error")},
+                              error=end.get("error")))
+    return events
+
+
+class Runner:
+    """Owns the one scoring worker and its Control (pause/cancel)."""
+
+    class Prepared(Message):
+        """The source resolved its input; the trace file is known."""
+
+        def __init__(self, trace_path: str | None, mode: str) -> None:
+            super().__init__()
+            self.trace_path, self.mode = trace_path, mode
+
+    class Batch(Message):
+        """Events that arrived within one batching interval."""
+
+        def __init__(self, events: list) -> None:
+            super().__init__()
+            self.events = events
+
+    class Failed(Message):
+        """Preparing or running failed; ``stage`` is "prepare" or "run"."""
+
+        def __init__(self, text: str, stage: str) -> None:
+            super().__init__()
+            self.text, self.stage = text, stage
+
+    def __init__(self, app: "App", source_factory: Callable | None = None) -> None:
+        self.app = app
+        self.source_factory = source_factory or EngineSource
+        self.control = Control()
+        self.mode: str | None = None
+        self.active = False
+        self.worker = None
+
+    # ------------------------------------------------------------ starting
+    def start(self, config: RunConfig) -> None:
+        self._launch("run", lambda control: self.source_factory(config, control))
+
+    def resume(self, path: Path) -> None:
+        self._launch("resume", lambda control: ResumeSource(path, control))
+
+    def replay(self, path: Path) -> None:
+        self.mode = "replay"
+        self.active = True
+        self.worker = self.app.run_worker(lambda: self._replay(Path(path)), name="replay", group="scoring",
+                                          thread=True, exclusive=True, exit_on_error=False)
+
+    def _launch(self, mode: str, make: Callable) -> None:
+        self.control = Control()
+        self.mode = mode
+        self.active = True
+        control = self.control
+        self.worker = self.app.run_worker(lambda: self._run(make, control, mode), name=mode, group="scoring",
+                                          thread=True, exclusive=True, exit_on_error=False)
+
+    # ------------------------------------------------------------ control
+    def cancel(self) -> None:
+        self.control.pause.clear()
+        self.control.cancel.set()
+
+    def toggle_pause(self) -> bool:
+        if self.control.pause.is_set():
+            self.control.pause.clear()
+        else:
+            self.control.pause.set()
+        return self.control.pause.is_set()
+
+    @property
+    def paused(self) -> bool:
+        return self.control.pause.is_set()
+
+    # ------------------------------------------------------------ in the thread
+    def _post(self, message: Message) -> None:
+        self.app.post_message(message)
+
+    def _run(self, make: Callable, control: Control, mode: str) -> None:
+        try:
+            try:
+                source = make(control)
+                source.prepare()
+            except NaswotError as exc:
+                self._post(self.Failed(str(exc), "prepare"))
+                return
+            self._post(self.Prepared(str(source.trace_path) if source.trace_path else None, mode))
+            from naswot_tui.core.engine import batched
+
+            for batch in batched(source.events(), BATCH_INTERVAL):
+                self._post(self.Batch(batch))
+        except Exception as exc:  # noqa: BLE001 - shown in the UI; the engine wrote a 'failed' footer
+            self._post(self.Failed(f"{type(exc).__name__}: {exc}", "run"))
+        finally:
+            self.active = False
+
+    def _replay(self, path: Path) -> None:
+        from naswot_tui.core.trace import read_trace
+
+        try:
+            try:
+                trace = read_trace(path)
+            except NaswotError as exc:
+                self._post(self.Failed(str(exc), "prepare"))
+                return
+            self._post(self.Prepared(str(path), "replay"))
+            events = replay_events(trace)
+            # Large chunks: a 15,625-row trace arrives in 8 messages, each folded in a few ms.
+            for k in range(0, len(events), REPLAY_CHUNK):
+                self._post(self.Batch(events[k:k + REPLAY_CHUNK]))
+        finally:
+            self.active = False
+
+
+__all__ = ["Runner", "EngineSource", "ResumeSource", "replay_events"]

@@ -1,0 +1,1 @@
+"""Screens: setup, live, runs, compare, help, confirm."""

@@ -1,0 +1,77 @@
+"""What the app is started with, and what it remembers between sessions.
+
+``Settings`` is the one argument of ``make_app``: the CLI fills it from the
+environment, tests fill it with temporary folders, a fake event source and a
+frozen clock. The remembered part (last run config, theme) is a small JSON
+file in the user config dir.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from naswot_tui.core.config import RunConfig, default_runs_dir
+
+
+def default_config_dir() -> Path:
+    """``$NASWOT_TUI_CONFIG_DIR`` or the user config dir (themes/, tui.json)."""
+    env = os.environ.get("NASWOT_TUI_CONFIG_DIR")
+    if env:
+        return Path(env).expanduser()
+    from platformdirs import user_config_dir
+
+    return Path(user_config_dir("naswot-tui"))
+
+
+@dataclass
+class Settings:
+    runs_dir: Path = field(default_factory=default_runs_dir)
+    config_dir: Path = field(default_factory=default_config_dir)
+    theme: str | None = None            # None: the remembered one, else the default
+    # Factory of event sources; None = the real engine. Tests pass a fake (no torch).
+    source: Any = None
+    # () -> [(device name, label)]; None = core.engine.available_devices in a worker.
+    device_probe: Callable[[], list[tuple[str, str]]] | None = None
+    clock: Callable[[], float] = time.monotonic   # frozen in snapshot tests
+    top_k: int = 10
+    recent: int = 3                     # top_k + recent rows fit the table at 80x24
+    remember: bool = True               # write tui.json (tests may turn it off)
+
+    @property
+    def state_file(self) -> Path:
+        return self.config_dir / "tui.json"
+
+    @property
+    def themes_dir(self) -> Path:
+        return self.config_dir / "themes"
+
+    def load_state(self) -> dict:
+        try:
+            data = json.loads(self.state_file.read_text(encoding="utf-8"))
+            return data if isinstance(data, dict) else {}
+        except (OSError, ValueError):
+            return {}  # first start or a damaged file: start from defaults
+
+    def save_state(self, **updates) -> None:
+        if not self.remember:
+            return
+        data = self.load_state()
+        data.update(updates)
+        try:
+            self.config_dir.mkdir(parents=True, exist_ok=True)
+            tmp = self.state_file.with_suffix(".tmp")
+            tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
+            tmp.replace(self.state_file)
+        except OSError:
+            pass  # remembering is a convenience; never fail a run over it
+
+    def last_config(self) -> RunConfig:
+        saved = self.load_state().get("last_config")
+        config = RunConfig.from_dict(saved) if isinstance(saved, dict) else RunConfig(n=100)
+        config.out_dir = None  # traces always go to runs_dir from the app
+        return config

@@ -1,0 +1,1 @@
+"""Widgets of the app: the cell diagram and the braille plot."""
