@@ -63,6 +63,13 @@ def main_command(
     hook_rule: str = typer.Option("reference", "--hook-rule", help="reference (authors') | relu."),
     proxy: str = typer.Option("naswot", "--proxy", help="Score that ranks candidates."),
     search: str = typer.Option("naswot", "--search", help="naswot | rea | area."),
+    pool_size: int = typer.Option(20, "--pool-size", help="AREA: architectures scored first (paper: 20)."),
+    seed_top_k: int = typer.Option(10, "--seed-top-k", help="AREA: best k seed the population; REA: population size (paper: 10)."),
+    tournament_size: int = typer.Option(5, "--tournament-size", help="REA/AREA tournament size (paper silent; default 5)."),
+    budget_s: Optional[float] = typer.Option(None, "--budget-s", help="REA/AREA: simulated training seconds (default 12000 when the benchmark has times)."),
+    budget_evals: Optional[int] = typer.Option(None, "--budget-evals", help="REA/AREA: fitness evaluations (default 100 when it has none)."),
+    nb101_aggregate: str = typer.Option("mean", "--nb101-aggregate",
+                                        help="NB101 ground truth over the 3 repeats: mean | max (the authors')."),
     tf32: bool = typer.Option(False, "--tf32", help="Allow TF32 on GPU (changes scores)."),
     out: Optional[str] = typer.Option(None, "--out", help="Folder for the trace (default: user data dir)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
@@ -78,11 +85,10 @@ def main_command(
         return
     from naswot_tui.core.config import RunConfig
     from naswot_tui.core.engine import Run
+    from naswot_tui.core.errors import UsageError
 
     try:
         if as_json and as_jsonl:
-            from naswot_tui.core.errors import UsageError
-
             raise UsageError("--json and --jsonl are exclusive; pick one")
         if resume:
             run = Run.resume(resume, out_dir=None)
@@ -92,12 +98,19 @@ def main_command(
                 space=space, dataset=dataset, n=max(n_value, 1), repeats=repeats, seed=seed,
                 unique=unique or all_archs, data=data or ("root" if data_root else "embedded"),
                 data_root=data_root, split_file=split_file, benchmark_file=benchmark_file, device=device,
-                batch_size=batch_size, hook_rule=hook_rule, proxy=proxy, search=search, tf32=tf32, out_dir=out,
+                batch_size=batch_size, hook_rule=hook_rule, proxy=proxy, search=search, tf32=tf32,
+                nb101_aggregate=nb101_aggregate, out_dir=out,
+                pool_size=pool_size, seed_top_k=seed_top_k, tournament_size=tournament_size,
+                budget_s=budget_s, budget_evals=budget_evals,
             )
             if all_archs:
                 from naswot_tui.core.spaces import get_space
 
-                config.n = get_space(config.space, config.benchmark_file).size
+                whole = get_space(config.space, config.benchmark_file)
+                if not whole.dense:
+                    raise UsageError(f"--n all: space {config.space} cannot be enumerated without its "
+                                     "benchmark file; pass --benchmark-file or a number")
+                config.n = whole.size
             run = Run(config)
         run.prepare()
     except NaswotError as exc:
@@ -135,7 +148,8 @@ def runs_command(
 
 
 # Subcommands contributed by other modules: each exposes ``register(app)``.
-_SUBCOMMAND_MODULES: list[str] = []
+_SUBCOMMAND_MODULES: list[str] = ["naswot_tui.commands.compare", "naswot_tui.commands.evaluate",
+                                     "naswot_tui.commands.report"]
 
 
 def _register_subcommands() -> None:
@@ -145,7 +159,15 @@ def _register_subcommands() -> None:
         importlib.import_module(name).register(app)
 
 
+def _one_line_warnings() -> None:
+    """Warnings (e.g. a skipped benchmark entry) as one stderr line, not source dumps."""
+    import warnings
+
+    warnings.formatwarning = lambda message, category, *args, **kwargs: f"warning: {message}\n"
+
+
 def main() -> None:
+    _one_line_warnings()
     _register_subcommands()
     try:
         app()

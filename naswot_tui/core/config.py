@@ -33,6 +33,13 @@ class RunConfig:
     hook_rule: str = "reference"      # reference | relu
     proxy: str = "naswot"             # the score that ranks candidates
     search: str = "naswot"            # naswot | rea | area
+    # REA / AREA (SPEC section 4; core/evolution.py). Paper: pool 20, seed top 10.
+    pool_size: int = 20               # AREA: architectures scored with the proxy first
+    seed_top_k: int = 10              # AREA: best k of the pool seed the population; REA: population size
+    tournament_size: int = 5          # the paper does not say; 5 is our default
+    budget_s: float | None = None     # simulated training seconds (default 12000 when times are known)
+    budget_evals: int | None = None   # fitness evaluations (default 100 when no times are known)
+    nb101_aggregate: str = "mean"     # NB101 ground truth over repeats: mean | max (the authors')
     tf32: bool = False                # TF32 changes activations, hence scores: off by default
     out_dir: str | None = None
 
@@ -57,8 +64,14 @@ class RunConfig:
             raise UsageError(f"unknown data source {self.data!r}; choose one of: {', '.join(DATA_SOURCES)}")
         if self.data == "root" and not self.data_root:
             raise UsageError("data source 'root' needs --data-root DIR")
+        if self.nb101_aggregate not in ("mean", "max"):
+            raise UsageError(f"--nb101-aggregate takes mean or max (got {self.nb101_aggregate!r})")
         if self.search not in SEARCHES:
             raise UsageError(f"unknown search {self.search!r}; choose one of: {', '.join(SEARCHES)}")
+        if self.pool_size < 1 or self.seed_top_k < 1 or self.tournament_size < 1:
+            raise UsageError("--pool-size, --seed-top-k and --tournament-size must be at least 1")
+        if (self.budget_s is not None and self.budget_s <= 0) or (self.budget_evals is not None and self.budget_evals < 1):
+            raise UsageError("--budget-s must be positive and --budget-evals at least 1")
         return self
 
     def to_dict(self) -> dict:

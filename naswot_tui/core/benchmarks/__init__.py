@@ -105,14 +105,22 @@ class Layered:
         return self._first("train_time", index, dataset, epochs)
 
 
-def ground_truth_for(space_name: str, benchmark_file: str | None = None) -> GroundTruth:
-    """The providers for a space: the user's benchmark file first, then what ships."""
+def ground_truth_for(space_name: str, benchmark_file: str | None = None,
+                     nb101_aggregate: str = "mean") -> GroundTruth:
+    """The providers for a space: the user's benchmark file first, then what ships.
+
+    ``nb101_aggregate`` picks NB101's ``mean`` (default) or ``max`` (the authors') over repeats.
+    """
+    if space_name.startswith("nds-"):  # the NDS file is the space and its ground truth
+        from naswot_tui.core.spaces.nds import nds_ground_truth
+
+        return nds_ground_truth(space_name, benchmark_file)
     embedded: GroundTruth | None = EmbeddedNB201() if space_name == "nb201" else None
     if benchmark_file is None:
         return embedded or NoGroundTruth()
     from naswot_tui.core.benchmarks.adapters import open_benchmark_file
 
-    return Layered(open_benchmark_file(space_name, Path(benchmark_file)), embedded)
+    return Layered(open_benchmark_file(space_name, Path(benchmark_file), nb101_aggregate), embedded)
 
 
 __all__ = ["DATASETS", "SPLITS", "GroundTruth", "NoGroundTruth", "EmbeddedNB201", "Layered",

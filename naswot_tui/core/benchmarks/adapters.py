@@ -102,16 +102,28 @@ def load_nats_dir(path: Path, kind: str) -> NB201StyleAPI:
     return NB201StyleAPI(api, f"NATS-Bench {kind} {path.name}", full_hp="90" if kind == "sss" else "200")
 
 
-def open_benchmark_file(space_name: str, path: Path) -> NB201StyleAPI:
-    """Open the user's benchmark file for ``space_name``, or raise BenchmarkError."""
+def open_benchmark_file(space_name: str, path: Path, nb101_aggregate: str = "mean"):
+    """Open the user's benchmark file for ``space_name``, or raise BenchmarkError.
+
+    ``nb101_aggregate``: ``mean`` (default) or ``max`` over NB101's three repeats.
+    """
     if not path.exists():
         raise BenchmarkError(f"benchmark file {path} does not exist; pass an existing --benchmark-file or omit it")
+    # NB201 / NATS: the API runs once per file; later opens load a cached fast table (fast_table.py).
+    from naswot_tui.core.benchmarks.fast_table import cached_table
+
     if space_name == "nb201":
         if path.is_dir():
-            return load_nats_dir(path, "tss")
-        return load_nb201_pth(path)
+            return cached_table(path, "nats-tss", lambda: load_nats_dir(path, "tss"))
+        return cached_table(path, "nb201", lambda: load_nb201_pth(path))
     if space_name == "nats-sss":
         if not path.is_dir():
             raise BenchmarkError(f"{path}: the NATS size space needs a NATS-sss-v1_0-*-simple directory")
-        return load_nats_dir(path, "sss")
+        return cached_table(path, "nats-sss", lambda: load_nats_dir(path, "sss"))
+    if space_name == "nb101":
+        if path.is_dir():
+            raise BenchmarkError(f"{path}: NAS-Bench-101 needs the nasbench_only108.tfrecord (or nasbench_full) file")
+        from naswot_tui.core.benchmarks.nb101_tfrecord import open_nb101
+
+        return open_nb101(path, nb101_aggregate)
     raise BenchmarkError(f"space {space_name!r} takes no --benchmark-file of this kind ({path})")

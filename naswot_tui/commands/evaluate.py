@@ -1,0 +1,38 @@
+"""``naswot-tui evaluate TRACE... [--json]``: is the proxy any good here?"""
+
+from __future__ import annotations
+
+import json
+from typing import List
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("evaluate")
+    def evaluate_command(
+        traces: List[str] = typer.Argument(..., help="Trace files (see 'naswot-tui runs')."),
+        as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
+        resamples: int = typer.Option(1000, "--resamples", help="Bootstrap resamples for the 95% intervals."),
+        seed: int = typer.Option(0, "--seed", help="Bootstrap seed."),
+        baselines: bool = typer.Option(True, "--baselines/--no-baselines",
+                                       help="Also rank by params and FLOPs of the same architectures."),
+    ) -> None:
+        """Kendall tau / Spearman rho (with bootstrap 95% CIs), top-1%/5% hit rates and the
+        argmax's accuracy, for each proxy against each known accuracy."""
+        from naswot_tui.cli import fail
+        from naswot_tui.core.errors import NaswotError, UsageError
+        from naswot_tui.core.evaluate import evaluate_trace, format_evaluation
+        from naswot_tui.core.trace import read_trace
+
+        try:
+            if resamples < 10:
+                raise UsageError(f"--resamples must be at least 10 (got {resamples})")
+            reports = [evaluate_trace(read_trace(path), ("params", "flops") if baselines else (),
+                                      resamples=resamples, seed=seed) for path in traces]
+        except NaswotError as exc:
+            raise fail(exc) from None
+        if as_json:
+            typer.echo(json.dumps({"traces": reports}, indent=2, allow_nan=False))
+        else:
+            typer.echo("\n\n".join(format_evaluation(r) for r in reports))

@@ -1,0 +1,227 @@
+"""The paper's Table 2, reproduced from traces, with the published numbers beside ours.
+
+Published figures are those of SPEC section 6 (Mellor et al., ICML 2021,
+NAS-Bench-201, 500 runs, CIFAR-10 images for scoring). The paper also
+reports REA / AREA and other methods, but SPEC does not carry those
+numbers, so we print none for them rather than quote from memory.
+
+Rows are grouped by method: traces with the same space, dataset, search,
+N (NASWOT) or budget (REA/AREA), proxy and hook rule pool their repeats.
+Each cell is mean +- std (population std, as the paper) of the picks'
+200-epoch accuracies. A delta against the paper is **bold** in Markdown
+(``flag`` in JSON) when it is larger than the paper's own std.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from naswot_tui.core.compare import kendall_tau
+from naswot_tui.core.evaluate import rank_ready, scored_architectures
+from naswot_tui.core.trace import Trace
+
+COLUMNS = (("cifar10", "valid"), ("cifar10", "test"), ("cifar100", "valid"), ("cifar100", "test"),
+           ("ImageNet16-120", "valid"), ("ImageNet16-120", "test"))
+SHORT = {"cifar10": "C-10", "cifar100": "C-100", "ImageNet16-120": "IN16-120"}
+
+# SPEC section 6: test accuracy, mean +- std over 500 runs; search time on a GTX 1080 Ti.
+PAPER_NASWOT = {
+    10: {"time_s": 3.05, "test": {"cifar10": (92.44, 1.13), "cifar100": (68.62, 2.04), "ImageNet16-120": (41.31, 4.11)}},
+    100: {"time_s": 30.01, "test": {"cifar10": (92.81, 0.99), "cifar100": (69.48, 1.70), "ImageNet16-120": (43.10, 3.16)}},
+    1000: {"time_s": 306.19, "test": {"cifar10": (92.96, 0.81), "cifar100": (69.98, 1.22), "ImageNet16-120": (44.44, 2.10)}},
+}
+PAPER_REFERENCE_ROWS = {
+    "Random pick": {"cifar10": 86.61, "cifar100": 60.83, "ImageNet16-120": 33.13},
+    "Optimal in-sample (N=100)": {"cifar10": 93.84, "cifar100": 71.56, "ImageNet16-120": 45.67},
+    "Benchmark best": {"cifar10": 94.37, "cifar100": 73.51, "ImageNet16-120": 47.31},
+}
+PAPER_KENDALL = {("nb201", "cifar10"): 0.574, ("nb201", "cifar100"): 0.611, ("nb201", "ImageNet16-120"): 0.549,
+                 ("nb101", "cifar10"): 0.285}
+PAPER_SPEARMAN_NB201_C10 = {"naswot": 0.77, "params": 0.72, "flops": 0.70}  # SPEC: "~"
+
+
+def _group_key(trace: Trace) -> tuple:
+    c = trace.config
+    size = c.n if c.search == "naswot" else (c.budget_s, c.budget_evals, c.pool_size if c.search == "area" else 0,
+                                             c.seed_top_k, c.tournament_size)
+    return (c.space, c.dataset, c.search, size, c.proxy, trace.header.get("hook_rule", c.hook_rule))
+
+
+def method_label(trace: Trace) -> str:
+    c = trace.config
+    if c.search == "naswot":
+        name = f"NASWOT (N={c.n})" if c.proxy == "naswot" else f"{c.proxy} (N={c.n})"
+    elif c.search == "rea":
+        name = "REA"
+    else:
+        name = f"AREA (pool {c.pool_size}, top {c.seed_top_k}" + ("" if c.proxy == "naswot" else f", {c.proxy}") + ")"
+    if c.search != "naswot":
+        name += f" [T={c.tournament_size}]"
+    if trace.header.get("hook_rule", c.hook_rule) == "relu" and c.proxy == "naswot":
+        name += " [relu hooks]"
+    return name
+
+
+def _mean_std(values: list[float]) -> dict | None:
+    if not values:
+        return None
+    return {"mean": float(np.mean(values)), "std": float(np.std(values)), "n": len(values)}
+
+
+def _our_row(traces: list[Trace]) -> dict:
+    first = traces[0]
+    c = first.config
+    ends = [r for t in traces for _, r in sorted(t.repeat_ends.items())]
+    accs = {}
+    for ds, split in COLUMNS:
+        vals = [r.pick_accs[ds][split] for r in ends if split in r.pick_accs.get(ds, {})]
+        accs.setdefault(ds, {})[split] = _mean_std(vals)
+    if c.search == "naswot":
+        time_kind, times = "wall", [r.elapsed_s for r in ends]
+    elif ends and all(r.extra.get("budget_kind") == "time" for r in ends):
+        time_kind, times = "simulated", [r.extra.get("sim_time_s", 0.0) for r in ends]
+    else:
+        time_kind, times = "wall", [r.elapsed_s for r in ends]
+    row = {"method": method_label(first), "source": "ours", "space": c.space, "dataset": c.dataset,
+           "search": c.search, "n": c.n if c.search == "naswot" else None, "repeats": len(ends),
+           "traces": [str(t.path) for t in traces],
+           "device": (first.header.get("env") or {}).get("device"), "data": first.header.get("data"),
+           "search_time_s": {**(_mean_std(times) or {"mean": None, "std": None, "n": 0}), "kind": time_kind},
+           "accs": accs}
+    if c.search != "naswot" and ends:
+        row["budget"] = {"kind": ends[0].extra.get("budget_kind"), "value": ends[0].extra.get("budget"),
+                         "note": ends[0].extra.get("budget_note"),
+                         "evals_mean": float(np.mean([r.extra.get("n_evals", 0) for r in ends]))}
+    paper = PAPER_NASWOT.get(c.n) if (c.search == "naswot" and c.proxy == "naswot" and c.space == "nb201"
+                                      and c.dataset == "cifar10") else None
+    if paper:
+        delta = {}
+        for ds, (p_mean, p_std) in paper["test"].items():
+            ours = accs.get(ds, {}).get("test")
+            if ours:
+                d = ours["mean"] - p_mean
+                delta[ds] = {"test": {"delta": d, "paper_mean": p_mean, "paper_std": p_std, "flag": abs(d) > p_std}}
+        row["paper_row"] = f"NASWOT (N={c.n})"
+        row["delta_vs_paper"] = delta
+    return row
+
+
+def _correlation_rows(groups: list[list[Trace]]) -> list[dict]:
+    """Kendall tau of each NASWOT-N trace's score with its dataset's test accuracy, beside the paper's."""
+    rows = []
+    for traces in groups:
+        for t in traces:
+            c = t.config
+            if c.search != "naswot":
+                continue
+            # Same architecture set as ``evaluate``: -inf scores kept (ranked last).
+            scored, _ = scored_architectures(t)
+            acc_of = {s.index: s.acc for s in t.scores}
+            pairs = [(score, acc_of[i]) for i, (_, score) in scored.items() if acc_of.get(i) is not None]
+            if len(pairs) < 10:
+                continue
+            paper = PAPER_KENDALL.get((c.space, c.dataset)) if c.proxy == "naswot" else None
+            tau = kendall_tau(rank_ready([p[0] for p in pairs]), [p[1] for p in pairs])
+            rows.append({"trace": str(t.path), "method": method_label(t), "space": c.space, "dataset": c.dataset,
+                         "n_archs": len(pairs), "kendall_tau": tau, "paper_kendall_tau": paper,
+                         "delta": None if paper is None or tau is None else tau - paper})
+    return rows
+
+
+def build_report(traces: list[Trace]) -> dict:
+    groups: dict[tuple, list[Trace]] = {}
+    for t in traces:
+        groups.setdefault(_group_key(t), []).append(t)
+    rows = [_our_row(g) for g in groups.values() if any(t.repeat_ends for t in g)]
+    rows.sort(key=lambda r: (r["space"], r["dataset"], r["search"] != "naswot", r["n"] or 0, r["method"]))
+    paper_rows = []
+    for n, p in PAPER_NASWOT.items():
+        paper_rows.append({"method": f"NASWOT (N={n})", "source": "paper", "repeats": 500,
+                           "search_time_s": {"mean": p["time_s"], "std": None, "kind": "GTX 1080 Ti"},
+                           "accs": {ds: {"valid": None, "test": {"mean": m, "std": s}}
+                                    for ds, (m, s) in p["test"].items()}})
+    for name, vals in PAPER_REFERENCE_ROWS.items():
+        paper_rows.append({"method": name, "source": "paper", "repeats": None, "search_time_s": None,
+                           "accs": {ds: {"valid": None, "test": {"mean": v, "std": None}} for ds, v in vals.items()}})
+    notes = [
+        "Paper numbers: SPEC section 6 (NAS-Bench-201, 500 runs, CIFAR-10 images, test accuracy only). "
+        "The paper's REA/AREA rows are not in SPEC and are not quoted here.",
+        "Ours: 200-epoch accuracies of each repeat's pick from the trace's ground truth; "
+        "search time is wall time on our device for NASWOT, simulated training seconds for REA/AREA "
+        "with a time budget (wall time when the budget was a count of trainings).",
+        "A delta is flagged (bold) when it exceeds the paper's std.",
+    ]
+    return {"rows": rows, "paper_rows": paper_rows, "correlations": _correlation_rows(list(groups.values())),
+            "notes": notes}
+
+
+# ------------------------------------------------------------------ Markdown
+
+
+def _cell(value: dict | None) -> str:
+    if not value or value.get("mean") is None:
+        return "-"
+    if value.get("std") is None:
+        return f"{value['mean']:.2f}"
+    return f"{value['mean']:.2f} ± {value['std']:.2f}"
+
+
+def _time(value: dict | None) -> str:
+    if not value or value.get("mean") is None:
+        return "-"
+    kind = value.get("kind")
+    text = f"{value['mean']:.2f} s" if value["mean"] < 1000 else f"{value['mean']:.0f} s"
+    return text + (f" ({kind})" if kind else "")
+
+
+def to_markdown(report: dict) -> str:
+    head = "| Method | source | repeats | search time | " + " | ".join(
+        f"{SHORT[ds]} {split}" for ds, split in COLUMNS) + " |"
+    sep = "|" + "---|" * (4 + len(COLUMNS))
+    lines = ["## NAS-Bench-201 search results (Table 2 shape)", "", head, sep]
+
+    def row_line(r: dict) -> str:
+        cells = [_cell((r["accs"].get(ds) or {}).get(split)) for ds, split in COLUMNS]
+        rep = "-" if r.get("repeats") is None else str(r["repeats"])
+        spent = _time(r.get("search_time_s"))
+        if (r.get("budget") or {}).get("kind") == "evals":
+            spent += f" + {r['budget']['evals_mean']:.0f} trainings"
+        return f"| {r['method']} | {r['source']} | {rep} | {spent} | " + " | ".join(cells) + " |"
+
+    paper_by_method = {p["method"]: p for p in report["paper_rows"]}
+    shown = set()
+    for r in report["rows"]:
+        lines.append(row_line(r))
+        if "paper_row" in r:
+            p = paper_by_method[r["paper_row"]]
+            lines.append(row_line(p))
+            shown.add(p["method"])
+            deltas = []
+            for ds, split in COLUMNS:
+                d = (r["delta_vs_paper"].get(ds) or {}).get(split)
+                if d is None:
+                    deltas.append("")
+                else:
+                    text = f"{d['delta']:+.2f}"
+                    deltas.append(f"**{text}**" if d["flag"] else text)
+            lines.append(f"| Δ ours − paper | | | | " + " | ".join(deltas) + " |")
+    for p in report["paper_rows"]:
+        if p["method"] not in shown:
+            lines.append(row_line(p))
+    if report["correlations"]:
+        lines += ["", "### Rank correlation of the score with test accuracy", "",
+                  "| Run | dataset | archs | Kendall τ (ours) | Kendall τ (paper) | Δ |", "|---|---|---|---|---|---|"]
+        for c in report["correlations"]:
+            tau = "-" if c["kendall_tau"] is None else f"{c['kendall_tau']:.3f}"
+            paper = "-" if c["paper_kendall_tau"] is None else f"{c['paper_kendall_tau']:.3f}"
+            delta = "-" if c["delta"] is None else f"{c['delta']:+.3f}"
+            lines.append(f"| {c['method']} ({Path(c['trace']).name}) | {c['dataset']} | {c['n_archs']} | "
+                         f"{tau} | {paper} | {delta} |")
+    lines += [""] + [f"- {n}" for n in report["notes"]]
+    for r in report["rows"]:
+        if r.get("budget"):
+            lines.append(f"- {r['method']}: budget {r['budget']['value']:g} {r['budget']['kind']} "
+                         f"({r['budget']['note']}); {r['budget']['evals_mean']:.0f} trainings per repeat on average.")
+    return "\n".join(lines) + "\n"
