@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from naswot_tui.core.trace import read_trace
 from naswot_tui.tui.app import make_app
-from naswot_tui.tui.screens.compare import CompareScreen
+from naswot_tui.tui.screens.compare import CompareScreen, evaluation_rows
 from naswot_tui.tui.settings import Settings
 from naswot_tui.tui.widgets.plot import BraillePlot
 from tui_helpers import fake_settings, fake_trace, sync, wait_until
@@ -153,10 +153,16 @@ async def test_compare_two_traces(tmp_path):
         assert len(app.screen.query_one(BraillePlot).series) == 2
         differing = {r.key for r in comp.rows if r.differs}
         assert {"seed", "repeats"} <= differing and "space" not in differing
+        # The evaluate rows (tau with CIs vs params/FLOPs, hit rates) fill in from a worker.
+        await wait_until(pilot, lambda: app.screen.evaluations, timeout=120)
         table = app.screen.query_one("#compare-table")
+        eval_rows = evaluation_rows(comp, app.screen.evaluations)
+        assert [key for key, _, _ in eval_rows][:3] == ["eval-tau-proxy", "eval-tau-params", "eval-tau-flops"]
+        assert table.row_count == len(comp.rows) + len(eval_rows)
+        eval_differing = sum(len({c.plain for c in cells}) > 1 for _, _, cells in eval_rows)
         all_rows = table.row_count
         await pilot.press("d")
-        assert table.row_count == len(differing) < all_rows
+        assert table.row_count == len(differing) + eval_differing < all_rows
         await pilot.press("e")
         assert list((runs / "exports").glob("*-compare.csv"))
 

@@ -89,9 +89,17 @@ def kendall_tau(x, y) -> float | None:
 
 
 def score_accuracy_pairs(trace: Trace) -> tuple[list[float], list[float]]:
-    """Finite scores with known accuracies, one pair per distinct architecture."""
+    """Scores with known accuracies, one pair per distinct architecture.
+
+    ``-inf`` is a valid score: it is kept and ranked last (as ``evaluate``
+    does), by standing in a finite value below every other score. Failed
+    (null) and NaN scores are left out.
+    """
+    from naswot_tui.core.evaluate import rank_ready
+
     seen: dict[int, tuple[float, float]] = {}
     for s in trace.scores:
-        if s.score is not None and math.isfinite(s.score) and s.acc is not None:
+        if s.score is not None and not math.isnan(s.score) and s.score != math.inf and s.acc is not None:
             seen.setdefault(s.index, (s.score, s.acc))
-    return [v[0] for v in seen.values()], [v[1] for v in seen.values()]
+    scores = rank_ready(np.array([v[0] for v in seen.values()], dtype=np.float64))
+    return [float(x) for x in scores], [v[1] for v in seen.values()]

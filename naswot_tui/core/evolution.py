@@ -86,6 +86,19 @@ def plan_budget(config: RunConfig, truth: GroundTruth) -> Budget:
                   "so the paper's 12000 s budget is approximated by a count")
 
 
+def expected_events(config: RunConfig, truth: GroundTruth) -> int:
+    """About how many events a repeat emits, for progress bars: the AREA pool
+    plus the trainings (exact for a count budget; for a time budget estimated
+    from the probe architecture's training time)."""
+    budget = plan_budget(config, truth)
+    pool = config.pool_size if config.search == "area" else 0
+    if budget.kind == "evals":
+        trainings = budget.value
+    else:
+        trainings = budget.value / max(budget.fallback_cost_s, 1e-9)
+    return pool + max(int(math.ceil(trainings)), config.seed_top_k)
+
+
 class _Trainer:
     """Fitness lookups charged to a simulated clock."""
 

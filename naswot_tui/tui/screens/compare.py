@@ -30,10 +30,16 @@ class CompareScreen(Screen):
             super().__init__()
             self.comparison, self.error = comparison, error
 
+    class Evaluated(Message):
+        def __init__(self, reports: list[dict | None]) -> None:
+            super().__init__()
+            self.reports = reports
+
     def __init__(self, paths: list[str]) -> None:
         super().__init__()
         self.paths = paths
         self.comparison: Comparison | None = None
+        self.evaluations: list[dict | None] = []  # `naswot-tui evaluate` per run, once computed
         self.diff_only = False
         self.curve = "score"
 
@@ -66,6 +72,28 @@ class CompareScreen(Screen):
             return
         self.comparison = message.comparison
         self._show()
+        self._evaluate(self.paths)
+
+    @work(thread=True, group="evaluate", exclusive=True, exit_on_error=False)
+    def _evaluate(self, paths: list[str]) -> None:
+        """The evaluate report (proxies vs params/FLOPs, CIs, hit rates): slower
+        (it rebuilds networks for params/FLOPs), so it fills in after the table."""
+        from naswot_tui.core.evaluate import evaluate_trace
+        from naswot_tui.core.trace import read_trace
+
+        reports: list[dict | None] = []
+        for path in paths:
+            try:
+                reports.append(evaluate_trace(read_trace(path), resamples=200))
+            except Exception:  # noqa: BLE001 - a run without ground truth just shows '-'
+                reports.append(None)
+        self.post_message(self.Evaluated(reports))
+
+    @on(Evaluated)
+    def _evaluated(self, message: Evaluated) -> None:
+        self.evaluations = message.reports
+        if self.comparison is not None:
+            self._fill_table()
 
     def _show(self) -> None:
         comp = self.comparison
@@ -107,6 +135,11 @@ class CompareScreen(Screen):
                 cells.append(Text(format_value(row.key, v), style=style))
             label = Text(("* " if row.differs else "  ") + row.label, style="bold" if row.differs else "dim")
             table.add_row(label, *cells, key=row.key)
+        for key, label, cells in evaluation_rows(comp, self.evaluations):
+            differs = len({c.plain for c in cells}) > 1
+            if self.diff_only and not differs:
+                continue
+            table.add_row(Text(("* " if differs else "  ") + label, style="italic"), *cells, key=key)
 
     def action_diff_only(self) -> None:
         self.diff_only = not self.diff_only
@@ -124,3 +157,45 @@ class CompareScreen(Screen):
         rows = [{"field": row.label, **{r.label: v for r, v in zip(comp.runs, row.values)},
                  "differs": row.differs} for row in comp.rows]
         self.app.export_rows("compare", rows)
+
+
+def _target_result(report: dict | None, proxy: str, dataset: str) -> dict | None:
+    if not report:
+        return None
+    for r in report.get("results", []):
+        if r.get("proxy") == proxy and r.get("dataset") == dataset and r.get("split") == "test":
+            return r
+    return None
+
+
+def evaluation_rows(comp: Comparison, reports: list[dict | None]) -> list[tuple[str, str, list[Text]]]:
+    """Rows from `naswot-tui evaluate` for each run's own dataset (test accuracy):
+    Kendall tau with its bootstrap 95% interval for the run's proxy and the
+    params/FLOPs baselines, the top-5% hit rate and the argmax's accuracy."""
+    if not reports:
+        return []
+    rows = []
+    proxies = [("proxy", None), ("params", "params"), ("flops", "flops")]
+    for key, fixed in proxies:
+        cells = []
+        for run, report in zip(comp.runs, reports):
+            proxy = fixed or (report or {}).get("proxy", "naswot")
+            r = _target_result(report, proxy, run.values.get("dataset"))
+            tau = (r or {}).get("kendall_tau", {})
+            if tau.get("value") is None:
+                cells.append(Text("-"))
+            else:
+                lo, hi = tau.get("ci95") or (None, None)
+                ci = f" [{lo:+.2f},{hi:+.2f}]" if lo is not None else ""
+                cells.append(Text(f"{tau['value']:+.3f}{ci}"))
+        rows.append((f"eval-tau-{key}", f"tau {key if fixed else 'score'} (95% CI)", cells))
+    hits, argmax = [], []
+    for run, report in zip(comp.runs, reports):
+        r = _target_result(report, (report or {}).get("proxy", "naswot"), run.values.get("dataset"))
+        top5 = ((r or {}).get("top_hits") or {}).get("5%")
+        hits.append(Text(f"{top5['hits']}/{top5['k']}" if top5 else "-"))
+        acc = ((r or {}).get("argmax") or {}).get("acc")
+        argmax.append(Text(f"{acc:.2f}" if acc is not None else "-"))
+    rows.append(("eval-hits", "top-5% hits", hits))
+    rows.append(("eval-argmax", "argmax acc", argmax))
+    return rows
