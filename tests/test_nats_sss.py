@@ -26,15 +26,6 @@ META_MD5 = "83c9abd3eb942d7de4217b72afaf4824"  # PROVENANCE.md checksum of the k
 needs_fixture = pytest.mark.skipif(not SSS_DIR.is_dir(), reason=f"NATS sss fixture not found at {SSS_DIR}")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Intra-op threads spin-wait badly on a loaded shared machine (20x slower)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def space():
     return get_space("nats-sss")

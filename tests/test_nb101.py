@@ -22,15 +22,6 @@ SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "nasbench101"
 NASLIB_OPS = ["input", "output", "maxpool3x3", "conv1x1-bn-relu", "conv3x3-bn-relu"]  # NASLib's codes
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Intra-op threads spin-wait badly on a loaded shared machine (20x slower)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _shared(name: str) -> Path:
     path = SHARED / name
     if not path.is_file():

@@ -7,6 +7,7 @@ import pytest
 import torch
 from torch import nn
 
+from authors_reference import authors_score
 from nds_fixtures import ANYNET_NETS, CELL_NETS, SHARED_DATA, transcribed_records, write_nds
 from naswot_tui.core.flops import flops
 from naswot_tui.core.scoring import count_params, hooked_modules, score_network
@@ -18,45 +19,13 @@ ALL_NETS = {**CELL_NETS, **ANYNET_NETS}
 needs_shared = pytest.mark.skipif(not SHARED_DATA.is_dir(), reason=f"shared test data not found at {SHARED_DATA}")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """These networks are tiny: extra intra-op threads only contend on a shared CI machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _batch(n: int, size: int = 32, seed: int = 0) -> torch.Tensor:
     return torch.from_numpy(np.random.default_rng(seed).standard_normal((n, 3, size, size)).astype(np.float32))
 
 
 def authors_procedure(model: nn.Module, x: torch.Tensor) -> float:
-    """The authors' scoring, written plainly: forward with grad, backward with ones, then a
-    second forward whose forward hooks (on every module whose class name contains 'ReLU')
-    read inp[0] and add x@x.T + (1-x)@(1-x).T in numpy; np.linalg.slogdet."""
-    n = x.shape[0]
-    K = np.zeros((n, n))
-    armed = [False]
-
-    def hook(module, inp, out):
-        if armed[0]:
-            c = (inp[0].reshape(n, -1) > 0).float()
-            K[:] = K + (c @ c.t()).numpy() + ((1.0 - c) @ (1.0 - c).t()).numpy()
-
-    handles = [m.register_forward_hook(hook) for m in model.modules() if "ReLU" in str(type(m))]
-    try:
-        model.train()
-        model.zero_grad()
-        y = model(x.clone().requires_grad_(True))
-        y.backward(torch.ones_like(y))
-        armed[0] = True
-        with torch.no_grad():
-            model(x)
-    finally:
-        for h in handles:
-            h.remove()
-    return float(np.linalg.slogdet(K)[1])
+    """The authors' scoring, written plainly (tests/authors_reference.py)."""
+    return authors_score(model, x, "reference")
 
 
 @pytest.mark.parametrize("name", sorted(OPS))
