@@ -206,7 +206,7 @@ def to_markdown(report: dict) -> str:
                 else:
                     text = f"{d['delta']:+.2f}"
                     deltas.append(f"**{text}**" if d["flag"] else text)
-            lines.append(f"| Δ ours − paper | | | | " + " | ".join(deltas) + " |")
+            lines.append("| Δ ours − paper | | | | " + " | ".join(deltas) + " |")
     for p in report["paper_rows"]:
         if p["method"] not in shown:
             lines.append(row_line(p))
