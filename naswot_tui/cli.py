@@ -58,7 +58,7 @@ def main_command(
     data: Optional[str] = typer.Option(None, "--data", help="embedded (default) | root | synthetic."),
     split_file: Optional[str] = typer.Option(None, "--split-file", help="cifar10-valid split JSON (train half)."),
     benchmark_file: Optional[str] = typer.Option(None, "--benchmark-file", help="Benchmark file or directory."),
-    device: str = typer.Option("auto", "--device", help="auto | cpu | cuda | cuda:N."),
+    device: str = typer.Option("auto", "--device", help="auto | cpu | cuda | cuda:N | all (one worker per GPU)."),
     batch_size: int = typer.Option(128, "--batch-size", help="Images in the scoring batch (paper: 128)."),
     hook_rule: str = typer.Option("reference", "--hook-rule", help="reference (authors') | relu."),
     proxy: str = typer.Option("naswot", "--proxy", help="Score that ranks candidates."),
@@ -71,6 +71,8 @@ def main_command(
     nb101_aggregate: str = typer.Option("mean", "--nb101-aggregate",
                                         help="NB101 ground truth over the 3 repeats: mean | max (the authors')."),
     tf32: bool = typer.Option(False, "--tf32", help="Allow TF32 on GPU (changes scores)."),
+    cache: bool = typer.Option(True, "--cache/--no-cache", help="Reuse and store scores in the score cache."),
+    amp: Optional[str] = typer.Option(None, "--amp", help="bf16 | fp16 forward pass (changes scores; never default)."),
     out: Optional[str] = typer.Option(None, "--out", help="Folder for the trace (default: user data dir)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
     as_jsonl: bool = typer.Option(False, "--jsonl", help="Print trace records as JSON Lines."),
@@ -91,14 +93,14 @@ def main_command(
         if as_json and as_jsonl:
             raise UsageError("--json and --jsonl are exclusive; pick one")
         if resume:
-            run = Run.resume(resume, out_dir=None)
+            run = Run.resume(resume, out_dir=None, cache=None if cache else False)
         else:
             n_value, all_archs = _parse_n(n)
             config = RunConfig(
                 space=space, dataset=dataset, n=max(n_value, 1), repeats=repeats, seed=seed,
                 unique=unique or all_archs, data=data or ("root" if data_root else "embedded"),
                 data_root=data_root, split_file=split_file, benchmark_file=benchmark_file, device=device,
-                batch_size=batch_size, hook_rule=hook_rule, proxy=proxy, search=search, tf32=tf32,
+                batch_size=batch_size, hook_rule=hook_rule, proxy=proxy, search=search, tf32=tf32, cache=cache, amp=amp,
                 nb101_aggregate=nb101_aggregate, out_dir=out,
                 pool_size=pool_size, seed_top_k=seed_top_k, tournament_size=tournament_size,
                 budget_s=budget_s, budget_evals=budget_evals,
@@ -149,7 +151,7 @@ def runs_command(
 
 # Subcommands contributed by other modules: each exposes ``register(app)``.
 _SUBCOMMAND_MODULES: list[str] = ["naswot_tui.commands.compare", "naswot_tui.commands.evaluate",
-                                     "naswot_tui.commands.report"]
+                                     "naswot_tui.commands.report", "naswot_tui.commands.cache"]
 
 
 def _register_subcommands() -> None:

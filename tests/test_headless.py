@@ -71,7 +71,8 @@ def test_bad_input_exit_codes(tmp_path, args, code, fragment):
 
 
 def test_sigkill_then_resume_gives_the_same_picks(tmp_path):
-    base = ["--headless", "--n", "8", "--repeats", "2", "--seed", "7", "--json", *SMALL]
+    # --no-cache: with the score cache the second run would finish before the kill.
+    base = ["--headless", "--n", "8", "--repeats", "2", "--seed", "7", "--json", "--no-cache", *SMALL]
     whole = run_cli(*base, "--out", str(tmp_path / "whole"))
     assert whole.returncode == 0, whole.stderr
     expected = [(p["index"], p["score"]) for p in json.loads(whole.stdout)["picks"]]
@@ -107,7 +108,7 @@ def test_resume_of_completed_trace_is_refused(tmp_path):
 
 
 def test_sigint_writes_cancelled_footer_and_exits_130(tmp_path):
-    proc = subprocess.Popen([*CLI, "--headless", "--n", "500", "--out", str(tmp_path), *SMALL],
+    proc = subprocess.Popen([*CLI, "--headless", "--n", "500", "--no-cache", "--out", str(tmp_path), *SMALL],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 240
     while time.time() < deadline:

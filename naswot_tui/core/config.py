@@ -41,6 +41,8 @@ class RunConfig:
     budget_evals: int | None = None   # fitness evaluations (default 100 when no times are known)
     nb101_aggregate: str = "mean"     # NB101 ground truth over repeats: mean | max (the authors')
     tf32: bool = False                # TF32 changes activations, hence scores: off by default
+    cache: bool = True                # reuse / store scores in the score cache (core/cache.py)
+    amp: str | None = None            # None (fp32) | bf16 | fp16 autocast forward; changes scores
     out_dir: str | None = None
 
     def validate(self) -> "RunConfig":
@@ -66,6 +68,8 @@ class RunConfig:
             raise UsageError("data source 'root' needs --data-root DIR")
         if self.nb101_aggregate not in ("mean", "max"):
             raise UsageError(f"--nb101-aggregate takes mean or max (got {self.nb101_aggregate!r})")
+        if self.amp not in (None, "bf16", "fp16"):
+            raise UsageError(f"--amp takes bf16 or fp16 (got {self.amp!r}); leave it out for fp32")
         if self.search not in SEARCHES:
             raise UsageError(f"unknown search {self.search!r}; choose one of: {', '.join(SEARCHES)}")
         if self.pool_size < 1 or self.seed_top_k < 1 or self.tournament_size < 1:

@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import datetime as _dt
 import platform
+import queue
+import threading
 import time
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -64,6 +67,8 @@ def resolve_device(spec: str, tf32: bool = False):
     import torch
 
     spec = (spec or "auto").strip().lower()
+    if spec == "all":  # every GPU; ArchEvaluator gives each its workers. First GPU (or CPU) leads.
+        spec = "cuda:0" if torch.cuda.is_available() else "cpu"
     if spec == "auto":
         spec = "cuda" if torch.cuda.is_available() else "cpu"
     if spec.startswith("cuda"):
@@ -76,7 +81,7 @@ def resolve_device(spec: str, tf32: bool = False):
         torch.backends.cudnn.allow_tf32 = tf32
         return device
     if spec != "cpu":
-        raise UsageError(f"unknown device {spec!r}; use auto, cpu, cuda or cuda:N")
+        raise UsageError(f"unknown device {spec!r}; use auto, cpu, cuda, cuda:N or all")
     return torch.device("cpu")
 
 
@@ -101,61 +106,324 @@ def is_out_of_memory(exc: BaseException) -> bool:
 # ------------------------------------------------------------------ scoring
 
 
+class _CacheWriter:
+    """New scores on their way to the cache file, written in small batches."""
+
+    def __init__(self) -> None:
+        self.cache = None
+        self.pending: list = []
+        self.last = time.monotonic()
+        self.failed: BaseException | None = None
+
+    def add(self, key, row) -> None:
+        self.pending.append((key, row))
+        if len(self.pending) >= 256 or time.monotonic() - self.last > 0.5:
+            self.flush()
+
+    def flush(self) -> None:
+        self.last = time.monotonic()
+        if not self.pending or self.cache is None:
+            self.pending = []
+            return
+        rows, self.pending = self.pending, []
+        by_key: dict = {}
+        for key, row in rows:
+            by_key.setdefault(key, []).append(row)
+        try:
+            for key, group in by_key.items():
+                self.cache.put_many(key, group)
+        except Exception as exc:  # noqa: BLE001 - losing cache rows never fails a run
+            self.failed = exc
+
+
 class ArchEvaluator:
-    """Scores one architecture at a time on one device with the run's batch."""
+    """Scores architectures with the run's batch: cache first, then the device(s).
+
+    * Cache (``config.cache``, default on): one SQLite query loads every cached
+      score of the run's context (space, data, batch size, hook rule, proxy,
+      init seed policy + run seed, dtype, device kind, version; see
+      core/cache.py); a hit costs a dict lookup and is marked
+      ``extra["cached"] = True``. New scores are written in small batches.
+    * Work in flight (CUDA): for NASWOT-N the repeat's draw is known in
+      advance (``search.sample_indices``), so a few architectures are scored
+      ahead, each on its own CUDA stream, so a small network does not leave
+      the GPU idle; ``--device all`` gives every GPU its workers. Networks
+      are *built* one at a time under a lock (the global torch RNG seeds the
+      default init), then moved and scored concurrently. CPU: one at a time.
+    * ``config.amp`` (``bf16``/``fp16``, never the default) runs the forward
+      pass under autocast; its scores are cached under their own dtype.
+    * Any exception (CUDA OOM included) is recorded on the architecture and
+      the run goes on.
+    """
+
+    #: data sources whose batch is the same in every repeat (no re-read per repeat)
+    _REPEAT_INVARIANT_DATA = ("embedded",)
+    #: cached contexts up to this size are loaded whole, in one query
+    _PRELOAD_LIMIT = 250_000
 
     def __init__(self, config: RunConfig, space, truth: GroundTruth, device) -> None:
         from naswot_tui.core.scoring import get_proxy
 
         self.config, self.space, self.truth, self.device = config, space, truth, device
         self.proxy = get_proxy(config.proxy, config.hook_rule)
+        self.amp = getattr(config, "amp", None) or None
         self._batch: Batch | None = None
         self._tensor = None
         self._repeat: int | None = None
+        self._repeat_event: RepeatStarted | None = None
+        self._arch_names: dict[int, str] = {}
+        # cache state
+        self.cache = None
+        self._key = None
+        self._hits: dict = {}
+        self._ready: dict = {}   # index -> (arch, score, params, acc) of a cache hit
+        self._writer = _CacheWriter()
+        if getattr(config, "cache", True):
+            try:
+                from naswot_tui.core.cache import ScoreCache
 
+                self.cache = self._writer.cache = ScoreCache()
+            except Exception as exc:  # noqa: BLE001 - an unusable cache never stops a run
+                self._cache_failed(exc)
+        # Pending scores reach the file even if nobody calls close() (exit, GC).
+        weakref.finalize(self, self._writer.flush)
+        # work in flight (CUDA only)
+        self._slots = None
+        self._pool = None
+        self._ahead: dict[int, tuple[int, object]] = {}   # i -> (index, future)
+        self._draw: list[int] = []
+        self._build_lock = threading.Lock()
+
+    # ------------------------------------------------------------ batches
     def batch_for(self, repeat: int) -> Batch:
         c = self.config
         return make_batch(c.dataset, c.data, c.batch_size, c.seed, repeat, c.data_root, c.split_file)
 
     def begin_repeat(self, repeat: int) -> RepeatStarted:
-        batch = self.batch_for(repeat)
+        if self._repeat == repeat and self._repeat_event is not None:
+            return self._repeat_event
+        if self._batch is not None and self.config.data in self._REPEAT_INVARIANT_DATA:
+            batch = self._batch
+        else:
+            batch = self.batch_for(repeat)
         # Reuse the device copy when the batch did not change (embedded data).
         if self._batch is None or batch.fingerprint != self._batch.fingerprint:
+            self._drop_ahead()
             self._batch, self._tensor = batch, batch.to_tensor(self.device)
+            self._slots = None
+            self._open_context()
+        self._flush()
         self._repeat = repeat
-        return RepeatStarted(repeat, self.config.n, batch.description, batch.fingerprint)
+        self._repeat_event = RepeatStarted(repeat, self.config.n, batch.description, batch.fingerprint)
+        self._plan_ahead(repeat)
+        return self._repeat_event
 
+    # ------------------------------------------------------------ cache
+    def cache_key(self):
+        from naswot_tui import __version__
+        from naswot_tui.core.cache import INIT_POLICY, CacheKey
+
+        c = self.config
+        if self.amp:
+            dtype = f"amp-{self.amp}"
+        else:
+            dtype = "fp32+tf32" if (c.tf32 and self.device.type == "cuda") else "fp32"
+        return CacheKey(space=c.space, data_fingerprint=self._batch.fingerprint, batch_size=c.batch_size,
+                        hook_rule=c.hook_rule, proxy=self.proxy.name, init_policy=f"{INIT_POLICY}:seed={c.seed}",
+                        dtype=dtype, device_kind=self.device.type, version=__version__)
+
+    def _open_context(self) -> None:
+        self._flush()
+        self._hits, self._ready = {}, {}
+        if self.cache is None:
+            return
+        try:
+            self._key = self.cache_key()
+            if self.cache.count(self._key) <= self._PRELOAD_LIMIT:
+                self._hits = self.cache.load(self._key)
+        except Exception as exc:  # noqa: BLE001
+            self._cache_failed(exc)
+
+    def _lookup(self, index: int):
+        hit = self._hits.get(index)
+        if hit is None and self.cache is not None and self._key is not None and len(self._hits) >= self._PRELOAD_LIMIT:
+            try:
+                hit = self.cache.get(self._key, index)
+            except Exception as exc:  # noqa: BLE001
+                self._cache_failed(exc)
+        return hit
+
+    def _remember(self, index: int, arch: str, score: float, params: float | None, t_s: float) -> None:
+        if self.cache is None or self._key is None:
+            return
+        from naswot_tui.core.cache import CachedScore
+
+        self._hits[index] = CachedScore(index, arch, score, params, t_s)
+        self._writer.add(self._key, (index, arch, score, params, t_s))
+
+    def _flush(self) -> None:
+        self._writer.flush()
+        if self._writer.failed is not None:
+            self._cache_failed(self._writer.failed)
+            self._writer.failed = None
+
+    def _cache_failed(self, exc: BaseException) -> None:
+        import warnings
+
+        warnings.warn(f"score cache disabled for this run: {type(exc).__name__}: {exc}", stacklevel=2)
+        self.cache = self._writer.cache = None
+
+    def close(self) -> None:
+        """Write pending scores and stop helper threads (also runs at exit)."""
+        self._drop_ahead()
+        self._flush()
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
+    # ------------------------------------------------------------ scoring
     def __call__(self, repeat: int, i: int, index: int) -> ArchScored:
+        if self._repeat != repeat:
+            self.begin_repeat(repeat)
+        started = time.perf_counter()
+        # Cache hits: 500 x 1000 of them must take seconds, so the record's
+        # fields are resolved once per architecture and reused.
+        ready = self._ready.get(index)
+        if ready is None:
+            hit = self._hits.get(index) if self._hits else None
+            if hit is None and self.cache is not None:
+                hit = self._lookup(index)
+            if hit is not None:
+                known = self.truth.params(index)
+                ready = self._ready[index] = (hit.arch, hit.score, known if known is not None else hit.params,
+                                              self.truth.accuracy(index, self.config.dataset, "test", 200))
+        if ready is not None:
+            return ArchScored(repeat, i, index, ready[0], ready[1], time.perf_counter() - started, ready[2],
+                              ready[3], None, False, {"cached": True})
+        ahead = self._ahead.pop(i, None)
+        if ahead is not None and ahead[0] == index:
+            arch, score, params, error, t_s = ahead[1].result()
+        else:
+            arch, score, params, error, t_s = self._score(index, self._tensor, self.device, None)
+        self._plan_ahead(repeat, consumed=i)
+        if error is None and score is not None:
+            self._remember(index, arch, score, params, t_s)
+        known = self.truth.params(index)
+        return ArchScored(
+            repeat=repeat, i=i, index=index, arch=arch, score=score,
+            t_s=t_s if ahead is not None else time.perf_counter() - started,
+            params=known if known is not None else params,
+            acc=self.truth.accuracy(index, self.config.dataset, "test", 200),
+            error=error,
+        )
+
+    def _arch(self, index: int) -> str:
+        arch = self._arch_names.get(index)
+        if arch is None:
+            arch = self._arch_names[index] = self.space.arch(index)
+        return arch
+
+    def _score(self, index: int, batch, device, stream):
+        """(arch, score, params, error, seconds) of one architecture; never raises."""
+        import contextlib
+
         import torch
 
         from naswot_tui.core.scoring import count_params, init_seed
 
-        if self._repeat != repeat:
-            self.begin_repeat(repeat)
         started = time.perf_counter()
-        arch = self.space.arch(index)
+        arch = self._arch(index)
         score = params = None
         error = None
         try:
-            torch.manual_seed(init_seed(self.config.seed, index))
-            model = self.space.build(arch, num_classes=1).to(self.device)
-            params = count_params(model) / 1e6
-            score = float(self.proxy.fn(model, self._tensor))
+            with self._build_lock:  # the global RNG seeds default init: one build at a time
+                torch.manual_seed(init_seed(self.config.seed, index))
+                model = self.space.build(arch, num_classes=1)
+            with torch.cuda.stream(stream) if stream is not None else contextlib.nullcontext():
+                model = model.to(device)
+                params = count_params(model) / 1e6
+                if self.amp:
+                    dtype = torch.bfloat16 if self.amp == "bf16" else torch.float16
+                    with torch.autocast(device_type=device.type, dtype=dtype):
+                        score = float(self.proxy.fn(model, batch))
+                else:
+                    score = float(self.proxy.fn(model, batch))
             del model
         except Exception as exc:  # noqa: BLE001 - one bad architecture never stops a search
             error = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
             if is_out_of_memory(exc):
                 error = "OOM: " + error
-                if self.device.type == "cuda":
+                if device.type == "cuda":
                     torch.cuda.empty_cache()
-        known_params = self.truth.params(index)
-        return ArchScored(
-            repeat=repeat, i=i, index=index, arch=arch, score=score,
-            t_s=time.perf_counter() - started,
-            params=known_params if known_params is not None else params,
-            acc=self.truth.accuracy(index, self.config.dataset, "test", 200),
-            error=error,
-        )
+        return arch, score, params, error, time.perf_counter() - started
+
+    # ------------------------------------------------------------ in flight
+    def _inflight_per_device(self) -> int:
+        import os
+
+        if self.device.type != "cuda" and os.environ.get("NASWOT_TUI_INFLIGHT") is None:
+            return 0
+        return max(0, int(os.environ.get("NASWOT_TUI_INFLIGHT", "4")))
+
+    def _ensure_slots(self) -> bool:
+        """(device, stream, batch) slots for the helper threads; False when none."""
+        import queue as _queue
+        from concurrent.futures import ThreadPoolExecutor
+
+        import torch
+
+        per_device = self._inflight_per_device()
+        if per_device == 0 or self.config.search != "naswot":
+            return False
+        if self._slots is None:
+            devices = [self.device]
+            if getattr(self.config, "device", "") == "all" and self.device.type == "cuda":
+                devices = [torch.device(f"cuda:{k}") for k in range(torch.cuda.device_count())]
+            self._slots = _queue.Queue()
+            for dev in devices:
+                tensor = self._tensor if dev == self.device else self._batch.to_tensor(dev)
+                for _ in range(per_device):
+                    stream = torch.cuda.Stream(device=dev) if dev.type == "cuda" else None
+                    self._slots.put((dev, stream, tensor))
+                if dev.type == "cuda":
+                    torch.cuda.synchronize(dev)  # batch copies done before other streams read them
+            if self._pool is not None:
+                self._pool.shutdown(wait=True)
+            self._pool = ThreadPoolExecutor(max_workers=self._slots.qsize(), thread_name_prefix="naswot-score")
+        return True
+
+    def _run_in_slot(self, index: int):
+        dev, stream, tensor = self._slots.get()
+        try:
+            return self._score(index, tensor, dev, stream)
+        finally:
+            self._slots.put((dev, stream, tensor))
+
+    def _plan_ahead(self, repeat: int, consumed: int | None = None) -> None:
+        if not self._ensure_slots():
+            return
+        if consumed is None:
+            from naswot_tui.core.search import sample_indices
+
+            self._drop_ahead()
+            c = self.config
+            self._draw = sample_indices(self.space, c.n, c.seed, repeat, c.unique)
+            start = 0
+        else:
+            start = consumed + 1
+        window = 2 * self._slots.qsize()
+        for j in range(start, min(start + window, len(self._draw))):
+            if j in self._ahead:
+                continue
+            index = self._draw[j]
+            if index in self._hits:
+                continue
+            self._ahead[j] = (index, self._pool.submit(self._run_in_slot, index))
+
+    def _drop_ahead(self) -> None:
+        for _, future in self._ahead.values():
+            future.cancel()
+        self._ahead.clear()
 
 
 # ------------------------------------------------------------------ runs
@@ -192,7 +460,13 @@ class Run:
 
         c = self.config
         self.space = get_space(c.space, c.benchmark_file)
-        self.truth = ground_truth_for(c.space, c.benchmark_file)
+        if c.dataset not in self.space.datasets:
+            if c.dataset == "cifar10" and len(self.space.datasets) == 1:
+                c.dataset = self.space.datasets[0]  # e.g. NDS ImageNet sweeps: the default follows the space
+            else:
+                raise UsageError(f"space {c.space} has no dataset {c.dataset!r}; "
+                                 f"use --dataset {' or '.join(self.space.datasets)}")
+        self.truth = ground_truth_for(c.space, c.benchmark_file, c.nb101_aggregate)
         self.device = resolve_device(c.device, c.tf32)
         self.evaluator = ArchEvaluator(c, self.space, self.truth, self.device)
         self.evaluator.begin_repeat(0)  # loads the data now: a bad --data-root fails before a trace exists
@@ -216,6 +490,13 @@ class Run:
                     "python": platform.python_version(), "device": device_label(self.device),
                     "platform": platform.platform(terse=True)},
         }
+
+    def _events_per_repeat(self) -> int:
+        if self.config.search == "naswot":
+            return self.config.n
+        from naswot_tui.core import evolution
+
+        return evolution.expected_events(self.config, self.truth)
 
     def _search(self, resume: ResumeState) -> Iterator[Event]:
         c = self.config
@@ -259,6 +540,7 @@ class Run:
                     current_repeat = repeat
                     if repeat not in resume.finished:
                         rs = self.evaluator.begin_repeat(repeat)
+                        rs.total = self._events_per_repeat()
                         if repeat not in started_repeats:
                             writer.write(rs)
                         yield rs
@@ -270,22 +552,26 @@ class Run:
             self.status = "cancelled"
             end = RunFinished("cancelled", summarize(self.finished))
             writer.write(end)
+            self.evaluator.close()  # pending cache rows, helper threads
             writer.close()
             yield end
             return
         except KeyboardInterrupt:
             self.status = "cancelled"
             writer.write(RunFinished("cancelled", summarize(self.finished)))
+            self.evaluator.close()  # pending cache rows, helper threads
             writer.close()
             raise RunCancelled(f"interrupted; trace saved to {self.trace_path} (resume with --resume)") from None
         except BaseException as exc:
             self.status = "failed"
             writer.write(RunFinished("failed", summarize(self.finished), error=f"{type(exc).__name__}: {exc}"))
+            self.evaluator.close()  # pending cache rows, helper threads
             writer.close()
             raise
         self.status = "completed"
         end = RunFinished("completed", summarize(self.finished))
         writer.write(end)
+        self.evaluator.close()
         writer.close()
         yield end
 
@@ -293,17 +579,52 @@ class Run:
 def batched(events: Iterable[Event], interval: float = 0.15) -> Iterator[list[Event]]:
     """Group events into lists, one list per ``interval`` seconds at most.
 
-    Milestones (repeat end, run end) flush at once so the screen never lags
-    on what matters. Used by the TUI worker: one message per batch, never one
-    per architecture.
+    The events are produced in a helper thread and collected here with a
+    timeout, so a batch goes out on time even when the run stalls (paused, or
+    one slow network): the screen never lags behind what was scored.
+    Milestones (repeat end, run end) flush at once. Used by the TUI worker:
+    one message per batch, never one per architecture. An exception in the
+    producer is re-raised here after the events before it.
     """
+    items: queue.Queue = queue.Queue()
+    done = object()
+
+    def produce() -> None:
+        try:
+            for event in events:
+                items.put(event)
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer
+            items.put(_Failure(exc))
+        finally:
+            items.put(done)
+
+    threading.Thread(target=produce, name="naswot-events", daemon=True).start()
     pending: list[Event] = []
-    last = time.monotonic()
-    for event in events:
-        pending.append(event)
-        now = time.monotonic()
-        if now - last >= interval or isinstance(event, (RepeatFinished, RunFinished)):
+    deadline = time.monotonic() + interval
+    while True:
+        try:
+            item = items.get(timeout=max(deadline - time.monotonic(), 0.005))
+        except queue.Empty:
+            if pending:
+                yield pending
+                pending = []
+            deadline = time.monotonic() + interval
+            continue
+        if item is done:
+            break
+        if isinstance(item, _Failure):
+            if pending:
+                yield pending
+            raise item.exc
+        pending.append(item)
+        if time.monotonic() >= deadline or isinstance(item, (RepeatFinished, RunFinished)):
             yield pending
-            pending, last = [], now
+            pending = []
+            deadline = time.monotonic() + interval
     if pending:
         yield pending
+
+
+@dataclass
+class _Failure:
+    exc: BaseException

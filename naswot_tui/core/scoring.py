@@ -4,15 +4,23 @@
 
 where ``c = (input > 0)`` is the binary activation code of each image at each
 hooked module. We run a single forward pass (the authors' backward pass only
-arms their hooks) and accumulate K on the device with one product per
-*distinct* hooked tensor: with ``S = 2c - 1``, ``K_l = (S S^T + n_l) / 2``.
-All entries are integers below 2^24, so float32 products are exact and the
-float64 sum equals the authors' numpy accumulation bit for bit.
+arms their hooks) and accumulate K on the device with one Gram product per
+*distinct* hooked tensor: ``G = C C^T`` of the 0/1 codes (int8 GEMM with
+int32 sums where available) gives ``K_l = 2 G + n_l - d_i - d_j`` with
+``d = diag(G)``. All entries are integers, so K equals the authors' numpy
+float64 accumulation bit for bit, and so does ``slogdet`` of it.
+
+NB201-family networks run through ``core.fastpath``, an executor that
+computes only what the codes depend on (dead subgraphs are added to K
+analytically); tests/test_scoring_fast.py proves the kernel unchanged.
 """
 
 from __future__ import annotations
 
 import math
+import os
+import weakref
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Callable
 
@@ -42,47 +50,150 @@ def hooked_modules(model: nn.Module, hook_rule: str = "reference") -> list[nn.Mo
 
 
 class _KernelAccumulator:
-    """Forward pre-hook target that builds K on the device.
+    """Builds K on the device from binary codes, exactly.
+
+    Per distinct hooked tensor we take the 0/1 code matrix ``C`` (a bool
+    tensor, one byte per unit: no float copy) and one Gram product
+    ``G = C C^T`` (int8 x int8 -> int32 where the backend has it, exact).
+    Agreements follow from ``G`` alone: ``K_l = 2 G + n_l - d_i - d_j`` with
+    ``d = diag(G)`` (the number of ones per image). Everything is linear, so
+    we sum ``A = sum_l m_l G_l`` and ``N = sum_l m_l n_l`` and form K once:
+    ``K = 2 A + N - diag(A)_i - diag(A)_j``; every entry is an integer below
+    2^53, hence bit-identical to the authors' float64 numpy sum.
 
     A tensor read by several hooked modules (a ``ReLUConvBN`` and its inner
     ReLU; several edges leaving one node) is multiplied once and weighted by
-    how often it was seen. We keep a reference to each seen tensor until the
-    forward pass ends so its ``id`` cannot be reused by a new tensor.
+    how often it was seen. Entries hold a *weak* reference: when the tensor
+    dies its entry is retired at once, so its ``id`` can never be mistaken
+    for a new tensor and no activation lives longer than the network needs it.
+    An input known to be all zeros (a dead subgraph) adds ``n_l`` to every
+    entry of K without any tensor at all (``add_zeros``).
     """
 
-    def __init__(self, batch_size: int, device: torch.device) -> None:
+    def __init__(self, batch_size: int, device: torch.device, overlap: bool = False) -> None:
         self.batch_size = batch_size
-        self.kernel = torch.zeros(batch_size, batch_size, dtype=torch.float64, device=device)
-        self._seen: dict[int, list] = {}  # id -> [tensor, multiplicity, gram (float64), units]
+        self.device = torch.device(device)
+        # overlap: codes and Gram products run on a helper thread while the
+        # forward pass goes on (CPU, spare cores only; the caller guarantees no
+        # in-place write to a reported tensor before ``drain``/``finish``).
+        self._worker = _helper_thread() if overlap else None
+        self.agree = torch.zeros(batch_size, batch_size, dtype=torch.float64, device=self.device)  # A
+        self.units = 0  # N, a Python int: no device work for constant terms
+        self._live: dict[int, list] = {}  # id -> [weakref, multiplicity, gram, units]
+        self._retired: list[list] = []
+        self._int8 = _int8_gram_ok(self.device, batch_size)
 
+    # -- hook interface: forward pre-hook on each hooked module
     def __call__(self, module: nn.Module, args: tuple) -> None:
-        x = args[0]
-        entry = self._seen.get(id(x))
-        if entry is not None and entry[0] is x:
-            entry[1] += 1
+        self.add(args[0])
+
+    def add(self, x: torch.Tensor, count: int = 1) -> None:
+        key = id(x)
+        entry = self._live.get(key)
+        if entry is not None and entry[0]() is x:
+            entry[1] += count
             return
-        flat = x.detach().reshape(x.shape[0], -1)
-        signs = (flat > 0).to(torch.float32).mul_(2.0).sub_(1.0)
-        gram = (signs @ signs.T).to(torch.float64)
-        self._seen[id(x)] = [x, 1, gram, flat.shape[1]]
+        units = math.prod(x.shape[1:])
+        if self._worker is not None:
+            gram = self._worker.submit(self._codes_gram, x.detach())
+        else:
+            gram = self._codes_gram(x)
+        entry = [None, count, gram, units]
+        entry[0] = weakref.ref(x, lambda _ref, key=key: self._retire(key))
+        self._live[key] = entry
+
+    def add_zeros(self, units: int, count: int = 1) -> None:
+        """A hooked input that is all zeros: code 0 everywhere, every pair agrees."""
+        self.units += int(units) * int(count)
+
+    def _codes_gram(self, x: torch.Tensor) -> torch.Tensor:
+        # Never autocast the product: K must stay exact even when --amp runs the forward in bf16/fp16.
+        with torch.autocast(device_type=x.device.type, enabled=False):
+            return self._gram(x.detach().reshape(x.shape[0], -1) > 0)
+
+    def drain(self) -> None:
+        """Wait for pending products (before anything writes in place)."""
+        for entry in list(self._live.values()) + self._retired:
+            if isinstance(entry[2], Future):
+                entry[2] = entry[2].result()
+
+    def _gram(self, codes: torch.Tensor) -> torch.Tensor:
+        if self._int8:
+            a = codes.view(torch.int8)
+            try:
+                return torch._int_mm(a, a.T)
+            except RuntimeError:  # a backend/shape without int8 GEMM: float32 is exact too
+                self._int8 = False
+        # 0/1 inputs, integer sums < 2^24: exact in float32 (and in TF32).
+        a = codes.to(torch.float32)
+        return a @ a.T
+
+    def _retire(self, key: int) -> None:
+        entry = self._live.pop(key, None)
+        if entry is not None:
+            self._retired.append(entry)
 
     def finish(self) -> torch.Tensor:
-        for _, multiplicity, gram, units in self._seen.values():
-            self.kernel += multiplicity * (gram + units) / 2
-        self._seen.clear()
-        return self.kernel
+        entries = self._retired + list(self._live.values())
+        self._live, self._retired = {}, []
+        agree = self.agree
+        units = self.units
+        for _, multiplicity, gram, n in entries:
+            if isinstance(gram, Future):
+                gram = gram.result()
+            agree.add_(gram.to(torch.float64), alpha=multiplicity)
+            units += multiplicity * n
+        diag = torch.diagonal(agree)
+        return 2.0 * agree + float(units) - diag[:, None] - diag[None, :]
+
+
+_HELPER: ThreadPoolExecutor | None = None
+
+
+def _helper_thread() -> ThreadPoolExecutor:
+    global _HELPER
+    if _HELPER is None:
+        _HELPER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="naswot-kernel")
+    return _HELPER
+
+
+def overlap_helps(device: torch.device) -> bool:
+    """A helper thread for K pays off on CPU when torch leaves a core idle."""
+    return device.type == "cpu" and torch.get_num_threads() < (os.cpu_count() or 1)
+
+
+def _int8_gram_ok(device: torch.device, batch_size: int) -> bool:
+    """int8 GEMM (exact int32 sums) on CPU; on CUDA only where cuBLASLt takes the shape."""
+    if not hasattr(torch, "_int_mm"):
+        return False
+    if device.type == "cpu":
+        return True
+    return device.type == "cuda" and batch_size > 16 and batch_size % 8 == 0
 
 
 def hamming_kernel(model: nn.Module, batch: torch.Tensor, hook_rule: str = "reference") -> np.ndarray:
-    """K as a float64 numpy array (one host copy)."""
-    modules = hooked_modules(model, hook_rule)
+    """K as a float64 numpy array (one host copy).
+
+    NB201-family networks (``TinyNetwork``) run through an exact executor
+    that skips provably-zero subgraphs and the classifier head
+    (``core.fastpath``); any other network runs its own forward with hooks.
+    """
+    from naswot_tui.core import fastpath
+
+    model.train()  # BatchNorm with batch statistics, as the authors scored
+    if fastpath.supports(model):
+        acc = _KernelAccumulator(batch.shape[0], batch.device, overlap=overlap_helps(batch.device))
+        with torch.inference_mode():
+            fastpath.run(model, batch, acc, hook_rule)
+            kernel = acc.finish()
+        return kernel.cpu().numpy()
     acc = _KernelAccumulator(batch.shape[0], batch.device)
+    modules = hooked_modules(model, hook_rule)
     handles = [m.register_forward_pre_hook(acc) for m in modules]
     try:
-        model.train()  # BatchNorm with batch statistics, as the authors scored
-        with torch.no_grad():
+        with torch.inference_mode():
             model(batch)
-        kernel = acc.finish()
+            kernel = acc.finish()
     finally:
         for h in handles:
             h.remove()
@@ -123,7 +234,16 @@ PROXIES: dict[str, Proxy] = {
     "naswot-relu": Proxy("naswot-relu", "NASWOT log|K|, activation modules only",
                          lambda m, b: score_network(m, b, "relu")),
     "params": Proxy("params", "number of parameters", lambda m, b: float(count_params(m)), uses_batch=False),
+    # Only the batch's image shape is used; NB201/NATS convention (conv + linear).
+    "flops": Proxy("flops", "FLOPs of one image (NAS-Bench-201 convention)",
+                   lambda m, b: float(_flops(m, tuple(b.shape[1:]), convention="nb201")), uses_batch=False),
 }
+
+
+def _flops(model, input_size, convention):
+    from naswot_tui.core.flops import flops  # lazy: keeps this module's imports as they were
+
+    return flops(model, input_size, convention=convention)
 
 
 def get_proxy(name: str, hook_rule: str = "reference") -> Proxy:
