@@ -74,12 +74,15 @@ def test_runs_screen(snap_compare, home, size):
 
 @pytest.mark.parametrize("size", SIZES)
 def test_compare_screen(snap_compare, home, size):
-    """Compare overlays best-so-far curves with a legend and tabulates config and results side by side."""
+    """Compare overlays best-so-far curves with a legend, tabulates config and results side by side,
+    and adds the evaluate rows (tau with 95% CI for the score, params and FLOPs; hit rate; argmax)."""
     paths = _saved_runs(home)[:2]
     app = _app(home)
 
     async def run_before(pilot):
         app.open_compare([str(p) for p in paths])
         await wait_until(pilot, lambda: isinstance(app.screen, CompareScreen) and app.screen.comparison)
+        # The evaluate rows fill in from a worker: wait for them so the picture is deterministic.
+        await wait_until(pilot, lambda: app.screen.evaluations, timeout=120)
 
     assert snap_compare(app, terminal_size=size, run_before=run_before)
