@@ -20,7 +20,7 @@ from naswot_tui.core import fastpath
 from naswot_tui.core.data import make_batch
 from naswot_tui.core.scoring import _KernelAccumulator, hamming_kernel, hooked_modules, init_seed, score_network
 from naswot_tui.core.spaces import get_space
-from naswot_tui.core.spaces.nb201 import EDGES
+from naswot_tui.core.spaces.nb201 import EDGES, live_edges
 
 SPACE = get_space("nb201")
 
@@ -59,16 +59,8 @@ def build(index: int, seed: int = 3) -> nn.Module:
 
 def has_dead_node(ops: tuple[str, ...]) -> bool:
     """Some inner node is not on an input -> output path (its work is skippable)."""
-    present = [op != "none" for op in ops]
-    reach = {0}
-    for (t, s), p in zip(EDGES, present):
-        if p and s in reach:
-            reach.add(t)
-    back = {3}
-    for (t, s), p in reversed(list(zip(EDGES, present))):
-        if p and t in back:
-            back.add(s)
-    return any(not (j in reach and j in back) for j in (1, 2))
+    on_path = {n for (t, s), live in zip(EDGES, live_edges(ops)) if live for n in (t, s)}
+    return any(j not in on_path for j in (1, 2))
 
 
 def sample_with_dead_nodes(count: int = 300, seed: int = 11) -> list[int]:
@@ -81,8 +73,6 @@ DEAD_SAMPLE = sample_with_dead_nodes()
 
 
 def test_sample_has_many_dead_and_some_disconnected_cells():
-    from naswot_tui.core.spaces.nb201 import live_edges
-
     assert len(DEAD_SAMPLE) > 60
     disconnected = [i for i in DEAD_SAMPLE if not any(live_edges(SPACE.ops_of(i)))]
     assert disconnected, "the sample should include cells with no input->output path"
