@@ -97,7 +97,7 @@ def main_command(
         else:
             n_value, all_archs = _parse_n(n)
             config = RunConfig(
-                space=space, dataset=dataset, n=max(n_value, 1), repeats=repeats, seed=seed,
+                space=space, dataset=dataset, n=1 if all_archs else n_value, repeats=repeats, seed=seed,
                 unique=unique or all_archs, data=data or ("root" if data_root else "embedded"),
                 data_root=data_root, split_file=split_file, benchmark_file=benchmark_file, device=device,
                 batch_size=batch_size, hook_rule=hook_rule, proxy=proxy, search=search, tf32=tf32, cache=cache, amp=amp,

@@ -60,6 +60,8 @@ def test_text_summary(tmp_path):
     (["--space", "nb999"], 2, "unknown search space"),
     (["--dataset", "mnist"], 2, "unknown dataset"),
     (["--n", "lots"], 2, "--n takes"),
+    (["--n", "0"], 2, "--n must be at least 1"),
+    (["--n", "20000", "--unique"], 2, "only 15625 architectures"),
     (["--hook-rule", "gelu"], 2, "unknown hook rule"),
 ])
 def test_bad_input_exit_codes(tmp_path, args, code, fragment):

@@ -165,3 +165,18 @@ def test_arch_strings_are_validated(tmp_path):
     other = dict(ANYNET_NETS["ResNet"][0], ds=[1, 5, 5, 5])
     with pytest.raises(UsageError, match="not in"):
         space.index(json.dumps(other))
+
+
+def test_a_cell_file_of_another_space_is_refused(tmp_path):
+    """Amoeba genotypes use ops DARTS lacks: passing Amoeba.json as nds-darts is an exit-3 error."""
+    import pytest as _pytest
+
+    from naswot_tui.core.errors import BenchmarkError
+    from naswot_tui.core.spaces import get_space
+    from nds_fixtures import CELL_NETS, write_nds
+
+    path = write_nds(tmp_path / "Amoeba.json", CELL_NETS["Amoeba"])
+    assert get_space("nds-amoeba", str(path)).size == len(CELL_NETS["Amoeba"])
+    with _pytest.raises(BenchmarkError, match="not in the DARTS space") as info:
+        get_space("nds-darts", str(path))
+    assert info.value.exit_code == 3

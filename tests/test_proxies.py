@@ -81,3 +81,26 @@ def test_a_search_can_rank_by_flops(tmp_path):
     for e in scored:
         assert e.score == flops(space.build(e.arch, num_classes=1), (3, 32, 32), convention="nb201")
     assert pick.pick_score == max(e.score for e in scored)
+
+
+def test_nb201_costs_shortcut_equals_building_every_network(tmp_path, monkeypatch):
+    """evaluate's NB201 params/FLOPs (linear in the conv counts) equal counts of the built networks."""
+    import numpy as np
+    import torch
+
+    from naswot_tui.core.data import IMAGE_SIZE
+    from naswot_tui.core.evaluate import architecture_costs
+    from naswot_tui.core.flops import flops
+    from naswot_tui.core.scoring import count_params
+    from naswot_tui.core.spaces import get_space
+
+    monkeypatch.setenv("NASWOT_TUI_CACHE_DIR", str(tmp_path))
+    space = get_space("nb201")
+    archs = [space.arch(int(i)) for i in np.random.default_rng(7).choice(space.size, 25, replace=False)]
+    for dataset in ("cifar10", "ImageNet16-120"):
+        costs = architecture_costs("nb201", dataset, archs, space)
+        size = IMAGE_SIZE[dataset]
+        for arch in archs:
+            with torch.device("meta"):
+                model = space.build(arch, num_classes=space.num_classes(dataset))
+            assert costs[arch] == (float(count_params(model)), float(flops(model, (3, size, size), convention="nb201")))

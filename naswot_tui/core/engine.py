@@ -466,6 +466,9 @@ class Run:
             else:
                 raise UsageError(f"space {c.space} has no dataset {c.dataset!r}; "
                                  f"use --dataset {' or '.join(self.space.datasets)}")
+        if c.unique and c.search == "naswot" and self.space.dense and c.n > self.space.size:
+            raise UsageError(f"--unique --n {c.n}: space {c.space} has only {self.space.size} architectures; "
+                             f"use --n {self.space.size} (or --n all) or drop --unique")
         self.truth = ground_truth_for(c.space, c.benchmark_file, c.nb101_aggregate)
         self.device = resolve_device(c.device, c.tf32)
         self.evaluator = ArchEvaluator(c, self.space, self.truth, self.device)

@@ -186,6 +186,31 @@ def _cost_cache_path(space: str, dataset: str) -> Path:
     return default_cache_dir() / "costs" / f"{space}-{dataset}.json"
 
 
+def _nb201_linear_costs(archs: list[str], measure) -> dict[str, list[float]]:
+    """Exact NB201 params/FLOPs without building every network.
+
+    All cells of an NB201 network share one genotype and keep their width, so
+    only ``nor_conv_1x1`` and ``nor_conv_3x3`` edges own parameters or FLOPs
+    (pooling, skip and none own none): both counts are ``base + a * n_1x1 +
+    b * n_3x3``. Three reference networks give base, a and b; a whole-space
+    trace then costs no network builds (tests check it against building).
+    """
+    from naswot_tui.core.spaces.nb201 import format_cell, parse_cell
+
+    empty = ["none"] * 6
+    base = measure(format_cell(empty))
+    one_1x1 = measure(format_cell(["nor_conv_1x1"] + empty[1:]))
+    one_3x3 = measure(format_cell(["nor_conv_3x3"] + empty[1:]))
+    per_1x1 = [x - b for x, b in zip(one_1x1, base)]
+    per_3x3 = [x - b for x, b in zip(one_3x3, base)]
+    out = {}
+    for arch in archs:
+        ops = parse_cell(arch)
+        n1, n3 = ops.count("nor_conv_1x1"), ops.count("nor_conv_3x3")
+        out[arch] = [b + n1 * a1 + n3 * a3 for b, a1, a3 in zip(base, per_1x1, per_3x3)]
+    return out
+
+
 def architecture_costs(space_name: str, dataset: str, archs: list[str], space=None) -> dict[str, tuple[float, float]]:
     """``arch -> (params, flops)`` of the benchmark's network for ``dataset``.
 
@@ -209,10 +234,17 @@ def architecture_costs(space_name: str, dataset: str, archs: list[str], space=No
         space = space or get_space(space_name)
         size = IMAGE_SIZE.get(dataset, 32)
         convention = "nds" if space_name.startswith("nds") else "nb201"  # each benchmark's own counting
-        for arch in missing:
+
+        def measure(arch: str) -> list[float]:
             with torch.device("meta"):
                 model = space.build(arch, num_classes=space.num_classes(dataset))
-            cache[arch] = [float(count_params(model)), float(flops(model, (3, size, size), convention=convention))]
+            return [float(count_params(model)), float(flops(model, (3, size, size), convention=convention))]
+
+        if space_name == "nb201":
+            cache.update(_nb201_linear_costs(missing, measure))
+        else:
+            for arch in missing:
+                cache[arch] = measure(arch)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_suffix(f".{os.getpid()}.tmp")

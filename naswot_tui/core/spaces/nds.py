@@ -34,7 +34,7 @@ from torch import nn
 from naswot_tui.core.benchmarks.nds_json import NDSTable, NDSWarning, canonical_net, load_nds_table, net_problem
 from naswot_tui.core.errors import BenchmarkError, UsageError
 from naswot_tui.core.spaces.base import SearchSpace
-from naswot_tui.core.spaces.nds_registry import DATA_URL, PRIMARY, SWEEPS, family_of, space_name
+from naswot_tui.core.spaces.nds_registry import DATA_URL, PRIMARY, SWEEPS, cell_ops_of, family_of, space_name
 
 
 
@@ -70,20 +70,32 @@ class NDSSpace(SearchSpace):
             raise BenchmarkError(missing_file_message(self.name, sweep))
         self.table: NDSTable = load_nds_table(benchmark_file)
         self.benchmark_file = str(benchmark_file)
-        match = np.array([f == self.family for f in self.table.families], dtype=bool)
-        # Rows of another family mean the wrong file for this space (or a mixed file).
+        # Rows of another family, or cells using ops outside this space's vocabulary, mean the
+        # wrong file for this space (or a mixed file).
+        vocabulary = cell_ops_of(sweep)
+        reasons: list[str | None] = []
+        for r, fam in enumerate(self.table.families):
+            if fam != self.family:
+                reasons.append(f"a {fam} network, not {self.family}")
+            elif vocabulary is not None:
+                foreign = sorted(_genotype_ops(self.table.nets[r]) - vocabulary)
+                reasons.append(f"uses {', '.join(foreign)}, not in the {sweep.split('_')[0]} space" if foreign else None)
+            else:
+                reasons.append(None)
+        match = np.array([why is None for why in reasons], dtype=bool)
         self.rows = np.flatnonzero(match)
         self.skipped = list(self.table.skipped) + [
-            (int(self.table.file_index[r]), f"a {self.table.families[r]} network, not {self.family}")
-            for r in np.flatnonzero(~match)
+            (int(self.table.file_index[r]), reasons[r]) for r in np.flatnonzero(~match)
         ]
         if len(self.rows) == 0:
             found = sorted(set(self.table.families))
             hint = f" (it holds {', '.join(found)} networks)" if found else " (no usable entries)"
+            if found == [self.family] and self.skipped:
+                hint = f" (its entries {self.skipped[-1][1]})"
             raise BenchmarkError(f"{benchmark_file} is not an NDS {sweep} file{hint}; "
                                  f"pass {sweep}.json from {DATA_URL} or choose the matching --space")
         if len(self.rows) < len(self.table):
-            warnings.warn(f"{benchmark_file}: {len(self.table) - len(self.rows)} entries are not {self.family} "
+            warnings.warn(f"{benchmark_file}: {len(self.table) - len(self.rows)} entries are not {sweep} "
                           f"networks and were skipped", NDSWarning, stacklevel=2)
 
     # ---------------------------------------------------------- interface
@@ -241,3 +253,9 @@ def nds_ground_truth(name: str, benchmark_file: str | None) -> NDSGroundTruth:
 
 __all__ = ["NDSSpace", "NDSGroundTruth", "SWEEPS", "PRIMARY", "build_nds_network", "nds_ground_truth",
            "space_name", "sweep_of"]
+
+
+def _genotype_ops(net_json: str) -> set[str]:
+    """The op names a cell entry's genotype uses (from its canonical ``net`` JSON)."""
+    genotype = json.loads(net_json).get("genotype") or {}
+    return {str(pair[0]) for key in ("normal", "reduce") for pair in genotype.get(key, [])}

@@ -22,6 +22,27 @@ _ANYNET_FAMILY = {"ResNet": "res_basic_block", "ResNet-B": "res_bottleneck_block
                   "Vanilla": "double_plain_block"}
 
 
+# Op vocabulary of each cell design space (pycls genotypes; BENCHMARK-FORMATS 2.4). An entry
+# using another op belongs to another space: the wrong file for this --space.
+CELL_OPS = {
+    "NASNet": frozenset({"skip_connect", "conv_3x1_1x3", "conv_7x1_1x7", "dil_conv_3x3", "avg_pool_3x3",
+                         "max_pool_3x3", "max_pool_5x5", "max_pool_7x7", "conv_1x1", "conv_3x3",
+                         "sep_conv_3x3", "sep_conv_5x5", "sep_conv_7x7"}),
+    "Amoeba": frozenset({"skip_connect", "sep_conv_3x3", "sep_conv_5x5", "sep_conv_7x7", "avg_pool_3x3",
+                         "max_pool_3x3", "dil_sep_conv_3x3", "conv_7x1_1x7"}),
+    "PNAS": frozenset({"sep_conv_3x3", "sep_conv_5x5", "sep_conv_7x7", "conv_7x1_1x7", "skip_connect",
+                       "avg_pool_3x3", "max_pool_3x3", "dil_conv_3x3"}),
+    "ENAS": frozenset({"skip_connect", "sep_conv_3x3", "sep_conv_5x5", "avg_pool_3x3", "max_pool_3x3"}),
+    "DARTS": frozenset({"none", "max_pool_3x3", "avg_pool_3x3", "skip_connect", "sep_conv_3x3", "sep_conv_5x5",
+                        "dil_conv_3x3", "dil_conv_5x5"}),
+}
+
+
+def cell_ops_of(sweep: str) -> frozenset[str] | None:
+    """The op vocabulary of a cell sweep (None for AnyNet sweeps)."""
+    return CELL_OPS.get(sweep.split("_")[0])
+
+
 def space_name(sweep: str) -> str:
     """``DARTS_fix-w-d`` -> ``nds-darts-fix-w-d``; ``ResNeXt-A_in`` -> ``nds-resnext-a-in``."""
     return "nds-" + sweep.lower().replace("_", "-")

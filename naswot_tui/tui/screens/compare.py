@@ -188,7 +188,8 @@ def evaluation_rows(comp: Comparison, reports: list[dict | None]) -> list[tuple[
                 lo, hi = tau.get("ci95") or (None, None)
                 ci = f" [{lo:+.2f},{hi:+.2f}]" if lo is not None else ""
                 cells.append(Text(f"{tau['value']:+.3f}{ci}"))
-        rows.append((f"eval-tau-{key}", f"tau {key if fixed else 'score'} (95% CI)", cells))
+        # Short labels (the label column is 16 wide at 80x24); the cell carries the 95% interval.
+        rows.append((f"eval-tau-{key}", f"tau {key if fixed else 'score'}", cells))
     hits, argmax = [], []
     for run, report in zip(comp.runs, reports):
         r = _target_result(report, (report or {}).get("proxy", "naswot"), run.values.get("dataset"))

@@ -24,6 +24,11 @@ SHORT_DATASET = {"ImageNet16-120": "IN16-120"}
 STATUS_STYLE = {"completed": "green", "cancelled": "yellow", "incomplete": "magenta", "failed": "red"}
 
 
+def _fit(text: str, width: int) -> str:
+    """Text that leaves one blank column before the next: cut with an ellipsis when too long."""
+    return text if len(text) < width else text[:width - 2] + "…"
+
+
 def _short_date(created: str | None) -> str:
     if not created:
         return "-"
@@ -127,8 +132,10 @@ class RunsScreen(Screen):
         table.clear()
         visible = self._visible()
         # Long space names (nds-darts-fix-w-d) widen their column; short ones keep 80 columns free.
+        # The other columns keep their widths, so at 80 columns a long name is cut, never the date.
         widest = max((len(str(r.get("space") or "")) for r in visible), default=5)
-        table.columns["space"].width = min(max(widest + 1, 7), 20)
+        room = self.app.size.width - sum(w for key, _, w in COLUMNS if key != "space") - 2  # 2: scrollbar
+        space_width = table.columns["space"].width = max(7, min(widest + 1, 20, room))
         for r in visible:
             acc = "-" if r.get("acc_mean") is None else (
                 f"{r['acc_mean']:.2f}±{r['acc_std']:.2f}" if (r.get("repeats_done") or 0) > 1
@@ -137,7 +144,7 @@ class RunsScreen(Screen):
             status = r["status"]
             mark = "▶" if r["path"] in self.marked else " "
             table.add_row(
-                Text(mark + status, style=STATUS_STYLE.get(status, "")), str(r.get("space") or "-"),
+                Text(mark + status, style=STATUS_STYLE.get(status, "")), _fit(str(r.get("space") or "-"), space_width),
                 SHORT_DATASET.get(r.get("dataset"), str(r.get("dataset") or "-")), str(r.get("n") or "-"),
                 str(r.get("repeats") or "-"),
                 str(r.get("seed") if r.get("seed") is not None else "-"),
