@@ -183,7 +183,8 @@ def list_traces(folder: str | Path) -> list[Path]:
 
 def new_trace_path(folder: Path, config: RunConfig) -> Path:
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    base = f"{stamp}-{config.space}-{config.dataset}-{config.search}-n{config.n}-s{config.seed}"
+    size = f"n{config.n}" if config.search == "naswot" else "evolve"  # REA/AREA run on a budget, not N
+    base = f"{stamp}-{config.space}-{config.dataset}-{config.search}-{size}-s{config.seed}"
     path = folder / f"{base}.jsonl"
     k = 1
     while path.exists():
