@@ -95,6 +95,30 @@ def test_param_counts_equal_the_benchmark_sample(space, shared_data):
     _check_params(space, shared_data, rng.choice(space.size, size=210, replace=False))
 
 
+# Integral table values that belong to another architecture: each equals the
+# count of cells with other conv counts (e.g. 6545, 11964 and 15372 have four
+# 3x3 convs, like every cell stored as 1.045466, yet are stored as 0.923946).
+KNOWN_WRONG_IN_TABLE = {737, 5065, 6545, 11964, 15372}
+
+
 @pytest.mark.slow
 def test_param_counts_equal_the_benchmark_everywhere(space, shared_data):
-    _check_params(space, shared_data, range(space.size))
+    _check_params(space, shared_data, [i for i in range(space.size) if i not in KNOWN_WRONG_IN_TABLE])
+
+
+@pytest.mark.slow
+def test_the_few_wrong_table_entries_disagree_with_their_conv_class(space, shared_data):
+    """For the known-wrong entries our count equals what the table stores for
+    every other cell with the same numbers of 1x1 and 3x3 convs."""
+    from collections import Counter
+
+    params = _consistent_params(shared_data)
+    by_class: dict[tuple[int, int], Counter] = {}
+    for i, p in params.items():
+        ops = space.ops_of(i)
+        by_class.setdefault((ops.count("nor_conv_1x1"), ops.count("nor_conv_3x3")), Counter())[p] += 1
+    for i in KNOWN_WRONG_IN_TABLE:
+        ops = space.ops_of(i)
+        usual = by_class[(ops.count("nor_conv_1x1"), ops.count("nor_conv_3x3"))].most_common(1)[0][0]
+        ours = round(count_params(space.build(space.arch(i), num_classes=10)) / 1e6, 6)
+        assert ours == pytest.approx(usual, abs=1e-6) and params[i] != pytest.approx(usual, abs=1e-6)
