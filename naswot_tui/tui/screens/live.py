@@ -88,6 +88,9 @@ class LiveScreen(Screen):
     # ------------------------------------------------------------ rendering
     def refresh_view(self) -> None:
         s = self.app.state
+        if (s.status, s.mode) != getattr(self, "_bindings_for", None):
+            self._bindings_for = (s.status, s.mode)
+            self.refresh_bindings()  # the footer shows Pause/Cancel only while a run is live
         cfg = s.config
         mark = STATUS_MARK.get(s.status, "?")
         mode = {"replay": "replay", "resume": "resume"}.get(s.mode, "run")
@@ -158,6 +161,15 @@ class LiveScreen(Screen):
                           Text(fmt(e.params), style="dim"), Text(fmt(e.acc), style="dim"))
 
     # ------------------------------------------------------------ actions
+    _ACTIVE = ("preparing", "running", "paused")
+
+    def check_action(self, action: str, parameters: tuple) -> bool | None:
+        """Pause and Cancel only while a run is live (not after it ends, not in a replay)."""
+        if action in ("pause", "cancel"):
+            s = self.app.state
+            return s.status in self._ACTIVE and s.mode != "replay"
+        return True
+
     def action_pause(self) -> None:
         self.app.toggle_pause()
 
