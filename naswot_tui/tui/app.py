@@ -112,30 +112,22 @@ class NaswotApp(App):
         return False
 
     def start_run(self, config) -> None:
-        if self.busy():
-            return
         config.out_dir = str(self.settings.runs_dir)
-        self.state.reset("run")
-        self.state.status = "preparing"
-        self.runner.start(config)
-        self.action_mode("live")
-        self._refresh_live()
+        self._launch("run", lambda: self.runner.start(config))
 
     def resume_run(self, path: str) -> None:
-        if self.busy():
-            return
-        self.state.reset("resume")
-        self.state.status = "preparing"
-        self.runner.resume(Path(path))
-        self.action_mode("live")
-        self._refresh_live()
+        self._launch("resume", lambda: self.runner.resume(Path(path)))
 
     def replay_run(self, path: str) -> None:
+        self._launch("replay", lambda: self.runner.replay(Path(path)))
+
+    def _launch(self, mode: str, start) -> None:
+        """One run, resume or replay at a time: reset the live state, start the worker, show Live."""
         if self.busy():
             return
-        self.state.reset("replay")
+        self.state.reset(mode)
         self.state.status = "preparing"
-        self.runner.replay(Path(path))
+        start()
         self.action_mode("live")
         self._refresh_live()
 
