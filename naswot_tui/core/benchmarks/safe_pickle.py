@@ -25,6 +25,7 @@ import bz2
 import collections
 import pickle
 import re
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -96,13 +97,19 @@ def load_pth(path: Path) -> Any:
     path = Path(path)
     extra = [obj for (module, _), obj in allowed_globals().items() if module.startswith("numpy")]
     try:
-        with torch.serialization.safe_globals(extra):
+        with torch.serialization.safe_globals(extra), warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # torch notes the pickle protocol
             return torch.load(str(path), map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as exc:
         text = str(exc)
         found = re.search(r"Unsupported global: GLOBAL ([\w.]+)", text)
-        what = f"refusing global {found.group(1)}" if found else _one_line(exc)
-        raise BenchmarkError(f"{path}: {what}; not a NAS-Bench-201 .pth as released ({TRUST_HINT})") from None
+        if found:
+            raise BenchmarkError(f"{path}: refusing global {found.group(1)}; "
+                                 f"not a NAS-Bench-201 .pth as released ({TRUST_HINT})") from None
+        # torch wraps the cause in paragraphs of advice; keep the cause only.
+        cause = text.split("WeightsUnpickler error:", 1)[-1] if "WeightsUnpickler error:" in text else text
+        raise BenchmarkError(f"cannot read NAS-Bench-201 file {path}: {_one_line(cause)}; "
+                             "expected NAS-Bench-201-v1_*.pth") from None
     except Exception as exc:  # noqa: BLE001 - torch raises many kinds for a damaged file
         raise BenchmarkError(
             f"cannot read NAS-Bench-201 file {path}: {_one_line(exc)}; expected NAS-Bench-201-v1_*.pth"
@@ -111,5 +118,5 @@ def load_pth(path: Path) -> Any:
 
 def _one_line(exc: BaseException) -> str:
     """The first line of an exception's message (torch's run to many lines)."""
-    text = str(exc).strip().splitlines()
-    return (text[0] if text else type(exc).__name__)[:300]
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return (lines[0] if lines else type(exc).__name__)[:300]
