@@ -171,3 +171,21 @@ def test_cli_refuses_the_wrong_nats_folder_with_exit_3(nats_dirs, tmp_path):
                    "--n", "1", "--data", "synthetic", "--batch-size", "4", "--out", str(tmp_path / "runs"))
     assert proc.returncode == ExitCode.MISSING, proc.stderr
     assert "holds the topology" in proc.stderr and "Traceback" not in proc.stderr
+
+
+# ------------------------------------------------------------ NDS json input errors
+
+
+@pytest.mark.parametrize("content,says", [
+    (b'[{"net": {"depth": "\xff"}}]', r"is not UTF-8 text \(byte 0xff\)"),
+    (b"[" + b"[" * 100_000 + b"]" * 100_000 + b"]", "nested too deeply"),
+    (b'{"top": [' + b'{"a":' * 100_000 + b"1" + b"}" * 100_000 + b'], "mid": []}', "nested too deeply"),
+])
+def test_nds_json_bad_encoding_and_deep_nesting_are_one_line_errors(tmp_path, content, says):
+    from naswot_tui.core.benchmarks.nds_json import load_nds_table
+
+    path = tmp_path / "DARTS.json"
+    path.write_bytes(content)
+    with pytest.raises(BenchmarkError, match=says) as info:
+        load_nds_table(path, warn=False)
+    assert "\n" not in str(info.value) and info.value.exit_code == ExitCode.MISSING
