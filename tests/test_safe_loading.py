@@ -189,3 +189,65 @@ def test_nds_json_bad_encoding_and_deep_nesting_are_one_line_errors(tmp_path, co
     with pytest.raises(BenchmarkError, match=says) as info:
         load_nds_table(path, warn=False)
     assert "\n" not in str(info.value) and info.value.exit_code == ExitCode.MISSING
+
+
+# ------------------------------------------------------------ TUI start-up inputs
+
+
+def _deep_theme(levels: int) -> str:
+    return 'name = "deep"\n[colors]\nprimary = "#112233"\n[variables]\nx = ' + "[" * levels + "]" * levels + "\n"
+
+
+def test_theme_nested_50k_deep_is_a_theme_file_error(tmp_path):
+    from naswot_tui.tui.themes import ThemeFileError, load_themes, parse_theme
+
+    path = tmp_path / "deep.toml"
+    path.write_text(_deep_theme(50_000))
+    with pytest.raises(ThemeFileError, match="deep.toml: nested too deeply"):
+        parse_theme(path)
+    themes, errors = load_themes(tmp_path)
+    assert themes == [] and len(errors) == 1
+
+
+@pytest.mark.parametrize("state", [
+    {"theme": [1]}, {"theme": {"a": 1}}, {"theme": 7, "last_config": "nope"},
+    {"last_config": {"n": "many", "seed": [1], "space": 5, "unique": 1}}, [1, 2], "text",
+])
+def test_wrong_shapes_in_tui_json_fall_back_to_defaults(tmp_path, state):
+    import json
+
+    from naswot_tui.core.config import RunConfig
+    from naswot_tui.tui.settings import Settings
+
+    settings = Settings(runs_dir=tmp_path / "runs", config_dir=tmp_path / "config")
+    settings.config_dir.mkdir()
+    settings.state_file.write_text(json.dumps(state))
+    loaded = settings.load_state()
+    assert not isinstance(loaded.get("theme", ""), (list, dict, int))
+    config = settings.last_config()
+    default = RunConfig(n=100)
+    assert (config.n, config.seed, config.space, config.unique) == (default.n, default.seed, default.space,
+                                                                    default.unique)
+
+
+def test_app_starts_with_a_hostile_theme_and_tui_json(tmp_path):
+    import json
+
+    from naswot_tui.tui.app import make_app
+    from tui_helpers import fake_settings, sync
+
+    settings = fake_settings(tmp_path)
+    settings.themes_dir.mkdir(parents=True)
+    (settings.themes_dir / "deep.toml").write_text(_deep_theme(50_000))
+    settings.state_file.write_text(json.dumps({"theme": [1], "last_config": {"n": "x"}}))
+
+    @sync
+    async def drive():
+        app = make_app(settings)
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.pause()
+            assert app.theme == "naswot-dark"
+            notes = [n.message for n in app._notifications]
+            assert len(notes) == 1 and "deep.toml: nested too deeply" in notes[0]
+
+    drive()
