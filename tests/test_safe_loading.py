@@ -233,8 +233,9 @@ def test_wrong_shapes_in_tui_json_fall_back_to_defaults(tmp_path, state):
 def test_app_starts_with_a_hostile_theme_and_tui_json(tmp_path):
     import json
 
-    from naswot_tui.tui.app import make_app
     from tui_helpers import fake_settings, sync
+
+    from naswot_tui.tui.app import make_app
 
     settings = fake_settings(tmp_path)
     settings.themes_dir.mkdir(parents=True)
