@@ -142,6 +142,17 @@ def test_real_nb201_pth_holds_only_set_and_ordereddict_and_loads_safely(tmp_path
     assert ground_truth_for("nb201", str(path)).providers[0].accuracy(77, "cifar10", "valid", 12) is not None
 
 
+def test_pre_zip_torch_format_loads_safely_too(tmp_path):
+    """The released NB201 files predate torch 1.6's zip format: the legacy layout must load."""
+    import torch
+
+    zipped = _tiny_nb201(tmp_path)
+    legacy = tmp_path / "legacy.pth"
+    torch.save(torch.load(zipped, weights_only=False), legacy, _use_new_zipfile_serialization=False)
+    assert not zipfile.is_zipfile(legacy)
+    assert load_nb201_pth(legacy).accuracy(3, "cifar10", "test") == load_nb201_pth(zipped).accuracy(3, "cifar10", "test")
+
+
 def test_malicious_nb201_pth_is_refused_and_runs_nothing(tmp_path):
     marker = tmp_path / "pwned"
     path = _tiny_nb201(tmp_path, {"evil": _WritesMarker(marker)})
