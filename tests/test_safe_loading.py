@@ -153,9 +153,14 @@ def test_pre_zip_torch_format_loads_safely_too(tmp_path):
     assert load_nb201_pth(legacy).accuracy(3, "cifar10", "test") == load_nb201_pth(zipped).accuracy(3, "cifar10", "test")
 
 
-def test_malicious_nb201_pth_is_refused_and_runs_nothing(tmp_path):
+@pytest.mark.parametrize("legacy", [False, True])
+def test_malicious_nb201_pth_is_refused_and_runs_nothing(tmp_path, legacy):
+    import torch
+
     marker = tmp_path / "pwned"
-    path = _tiny_nb201(tmp_path, {"evil": _WritesMarker(marker)})
+    path = _tiny_nb201(tmp_path)
+    data = torch.load(path, weights_only=False)
+    torch.save({**data, "evil": _WritesMarker(marker)}, path, _use_new_zipfile_serialization=not legacy)
     with pytest.raises(BenchmarkError, match=r"refusing global .*open.*--trust-benchmark-file") as info:
         ground_truth_for("nb201", str(path))
     assert "\n" not in str(info.value)
