@@ -201,3 +201,94 @@ def test_amp_must_be_bf16_or_fp16():
 
     with pytest.raises(UsageError, match="--amp"):
         small_config(amp="int4").validate()
+
+
+# ------------------------------------------------ issue 11: a broken cache can always be reset
+
+
+def _cache_cli():
+    from typer.testing import CliRunner
+
+    from naswot_tui import cli
+
+    if not any(getattr(g, "name", None) == "cache" for g in cli.app.registered_groups):
+        import naswot_tui.commands.cache as cache_cmd
+
+        cache_cmd.register(cli.app)
+    return CliRunner(), cli.app
+
+
+def _cache_file() -> Path:
+    from naswot_tui.core.cache import FILENAME
+    from naswot_tui.core.config import default_cache_dir
+
+    path = default_cache_dir() / FILENAME
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _garbage(path: Path) -> None:
+    path.write_bytes(b"this is not an SQLite database, just text" * 50)
+
+
+def _directory(path: Path) -> None:
+    path.mkdir()
+    (path / "something").write_text("x")
+
+
+def _foreign_schema(path: Path) -> None:
+    with sqlite3.connect(path) as conn:  # a real database, not ours: `scores` lacks our columns
+        conn.execute("CREATE TABLE scores (x TEXT)")
+
+
+@pytest.mark.parametrize("breaker", [_garbage, _directory, _foreign_schema])
+def test_info_and_clear_on_a_broken_cache(breaker):
+    from naswot_tui.core.cache import CacheUnusable
+
+    runner, app = _cache_cli()
+    path = _cache_file()
+    breaker(path)
+    with pytest.raises(CacheUnusable, match="cache clear"):
+        ScoreCache()
+    res = runner.invoke(app, ["cache", "info"])
+    assert res.exit_code == 1, res.output
+    assert res.stderr.count("\n") == 1 and "unusable" in res.stderr and "cache clear" in res.stderr
+    assert not isinstance(res.exception, (sqlite3.Error, OSError))
+
+    res = runner.invoke(app, ["cache", "clear", "--space", "nb201", "--yes"])  # space by space cannot fix it
+    assert res.exit_code == 1 and "without --space" in res.stderr
+    res = runner.invoke(app, ["cache", "clear"], input="n\n")                 # declined: nothing moves
+    assert res.exit_code == 1 and path.exists()
+    res = runner.invoke(app, ["cache", "clear"], input="y\ny\n")
+    assert res.exit_code == 0, res.output
+    moved = [p for p in path.parent.iterdir() if p.name.startswith(path.name + ".broken-")]
+    assert len(moved) == 1 and "moved the unusable cache" in res.stdout
+    assert not path.exists()
+    res = runner.invoke(app, ["cache", "info", "--json"])                     # a fresh, empty cache
+    assert res.exit_code == 0 and '"scores": 0' in res.stdout
+
+
+@pytest.mark.skipif(hasattr(__import__("os"), "geteuid") and __import__("os").geteuid() == 0,
+                    reason="root writes read-only files")
+def test_read_only_cache_gives_one_line_and_can_be_moved_aside():
+    runner, app = _cache_cli()
+    path = _cache_file()
+    ScoreCache().close()
+    path.chmod(0o444)
+    res = runner.invoke(app, ["cache", "info"])
+    assert res.exit_code == 1 and res.stderr.count("\n") == 1 and "unusable" in res.stderr
+    res = runner.invoke(app, ["cache", "clear", "--yes"])
+    assert res.exit_code == 0 and not path.exists()
+
+
+def test_clear_refuses_an_unknown_space_and_accepts_an_alias():
+    runner, app = _cache_cli()
+    cache = ScoreCache()
+    cache.put(key(space="nb201"), 1, "arch", 1.0)
+    cache.put(key(space="nats-sss"), 1, "arch", 2.0)
+    cache.close()
+    res = runner.invoke(app, ["cache", "clear", "--space", "nb2O1", "--yes"])
+    assert res.exit_code == 2 and "unknown search space 'nb2O1'" in res.stderr
+    res = runner.invoke(app, ["cache", "clear", "--space", "nats-tss", "--yes"])  # alias of nb201
+    assert res.exit_code == 0 and "removed 1" in res.stdout
+    assert [c["space"] for c in ScoreCache().info()["contexts"]] == ["nats-sss"]

@@ -148,3 +148,92 @@ def test_bad_values_are_usage_errors():
         make_batch("mnist")
     with pytest.raises(UsageError, match="embedded sample holds 128"):
         make_batch("cifar10", "embedded", batch_size=256)
+
+
+# ------------------------------------------------- issue 11: size caps, protocol 5
+
+
+def test_protocol_5_batches_load_like_protocol_2(tmp_path):
+    """numpy pickles arrays as _frombuffer(...) under protocol 5: still only data."""
+    for protocol, sub in ((2, "p2"), (5, "p5")):
+        folder = tmp_path / sub / "cifar-100-python"
+        folder.mkdir(parents=True)
+        (folder / "train").write_bytes(pickle.dumps(_cifar_batch(40, 5, label_key="fine_labels"), protocol=protocol))
+    b2 = make_batch("cifar100", "root", batch_size=8, data_root=str(tmp_path / "p2"))
+    b5 = make_batch("cifar100", "root", batch_size=8, data_root=str(tmp_path / "p5"))
+    assert np.array_equal(b2.images, b5.images)
+
+
+def test_protocol_5_imagenet16_loads(tmp_path):
+    folder = tmp_path / "ImageNet16"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    data = rng.integers(0, 256, size=(30, 768), dtype=np.uint8)
+    labels = list(rng.integers(1, 121, 30))
+    (folder / "train_data_batch_1").write_bytes(pickle.dumps({"data": data, "labels": labels}, protocol=5))
+    assert make_batch("ImageNet16-120", "root", batch_size=8, data_root=str(tmp_path)).images.shape == (8, 3, 16, 16)
+
+
+@pytest.mark.parametrize("protocol", [2, 4, 5])
+def test_code_in_a_pickle_of_any_protocol_is_refused(tmp_path, protocol):
+    marker = tmp_path / "pwned"
+
+    class Evil:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    folder = tmp_path / "cifar-100-python"
+    folder.mkdir()
+    (folder / "train").write_bytes(pickle.dumps({"data": Evil(), "fine_labels": []}, protocol=protocol))
+    with pytest.raises(DataError, match="refusing to load"):
+        make_batch("cifar100", "root", batch_size=8, data_root=str(tmp_path))
+    assert not marker.exists()
+
+
+def test_huge_archive_member_is_refused_before_reading(tmp_path):
+    """A tar.gz of ~100 KB whose data_batch_1 is 100 MB: refused from TarInfo.size, never read."""
+    import io as _io
+
+    archive = tmp_path / "cifar-10-python.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        for b in range(1, 6):
+            info = tarfile.TarInfo(f"cifar-10-batches-py/data_batch_{b}")
+            if b == 1:
+                # 100 MB of zeros compresses to ~100 KB; written lazily, never held in memory.
+                info.size = 100_000_000
+                tar.addfile(info, _Zeros(info.size))
+            else:
+                raw = pickle.dumps(_cifar_batch(10, b))
+                info.size = len(raw)
+                tar.addfile(info, _io.BytesIO(raw))
+    assert archive.stat().st_size < 2_000_000
+    with pytest.raises(DataError, match=r"member data_batch_1 is 100,000,000 bytes.*refusing to read it"):
+        make_batch("cifar10", "root", batch_size=8, data_root=str(tmp_path))
+
+
+class _Zeros:
+    """A file-like of ``size`` zero bytes that never holds them all in memory."""
+
+    def __init__(self, size: int) -> None:
+        self.left = size
+
+    def read(self, n: int = -1) -> bytes:
+        n = self.left if n is None or n < 0 else min(n, self.left)
+        self.left -= n
+        return bytes(n)
+
+
+def test_oversized_batch_file_on_disk_is_refused(tmp_path):
+    folder = tmp_path / "cifar-10-batches-py"
+    _write_cifar10(folder)
+    with open(folder / "data_batch_2", "r+b") as fh:  # sparse: no real disk use
+        fh.truncate(40_000_000)
+    with pytest.raises(DataError, match="data_batch_2: file is 40,000,000 bytes"):
+        make_batch("cifar10", "root", batch_size=8, data_root=str(tmp_path))
+
+
+def test_corrupt_gzip_archive_is_a_data_error(tmp_path):
+    archive = tmp_path / "cifar-10-python.tar.gz"
+    archive.write_bytes(b"\x1f\x8b\x08\x00" + bytes(range(256)) * 4)
+    with pytest.raises(DataError, match="unreadable archive"):
+        make_batch("cifar10", "root", batch_size=8, data_root=str(tmp_path))

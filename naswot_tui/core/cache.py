@@ -13,7 +13,9 @@ Concurrency: WAL journal, a 30 s busy timeout and short write transactions,
 so two runs (two processes) can fill one cache at once; ``INSERT OR
 REPLACE`` makes a race between them harmless (both write the same score).
 A damaged or unreadable cache never stops a run: the evaluator falls back
-to scoring (see ``ArchEvaluator``).
+to scoring (see ``ArchEvaluator``). Opening one raises ``CacheUnusable`` (one
+line, exit 1); ``move_aside`` renames the bad file (or a directory standing
+where the file should be) so ``naswot-tui cache clear`` can always reset it.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from pathlib import Path
 from typing import Iterable
 
 from naswot_tui.core.config import default_cache_dir
+from naswot_tui.core.errors import NaswotError
 
 FILENAME = "scores.sqlite3"
 INIT_POLICY = "seedseq-v1"  # torch.manual_seed(SeedSequence([run_seed, index])) then default init
@@ -51,6 +54,40 @@ CREATE TABLE IF NOT EXISTS scores (
     PRIMARY KEY (ctx, arch_index)
 ) WITHOUT ROWID;
 """
+
+
+class CacheUnusable(NaswotError):
+    """The cache file cannot be opened or used: garbage, read-only, a directory, ..."""
+
+    def __init__(self, path: Path, exc: BaseException) -> None:
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        super().__init__(f"score cache {path} is unusable ({reason}); "
+                         "run `naswot-tui cache clear` to reset it (or --no-cache)")
+        self.path, self.reason = Path(path), reason
+
+
+def move_aside(path: Path) -> Path:
+    """Rename a broken cache (file or directory) and its WAL side files; returns the new name.
+
+    Moving rather than deleting keeps a file the user may want to inspect; the
+    next run creates a fresh cache. Raises ``NaswotError`` when even that fails.
+    """
+    path = Path(path)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    target = path.with_name(f"{path.name}.broken-{stamp}")
+    n = 1
+    while target.exists():
+        target, n = path.with_name(f"{path.name}.broken-{stamp}-{n}"), n + 1
+    try:
+        path.rename(target)
+        for suffix in ("-wal", "-shm"):
+            side = path.with_name(path.name + suffix)
+            if side.is_file():
+                side.rename(target.with_name(target.name + suffix))
+    except OSError as exc:
+        raise NaswotError(f"cannot move the broken score cache {path} aside ({exc.strerror or exc}); "
+                          f"delete it by hand or set NASWOT_TUI_CACHE_DIR to another folder") from None
+    return target
 
 
 @dataclass(frozen=True)
@@ -96,18 +133,36 @@ class ScoreCache:
 
     def __init__(self, path: str | Path | None = None, timeout: float = 30.0) -> None:
         self.path = Path(path) if path else default_cache_dir() / FILENAME
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._conn = sqlite3.connect(str(self.path), timeout=timeout, check_same_thread=False,
-                                     isolation_level=None)  # autocommit; explicit BEGIN for writes
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=NORMAL")  # WAL: durable at checkpoints, never corrupt
-        self._conn.execute("PRAGMA foreign_keys=ON")
-        with self._write():
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    self._conn.execute(statement)
+        self._conn = None
+        try:
+            if self.path.is_dir():  # sqlite's own message ("unable to open") would not say why
+                raise IsADirectoryError(f"{self.path} is a directory, not a cache file")
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn = sqlite3.connect(str(self.path), timeout=timeout, check_same_thread=False,
+                                         isolation_level=None)  # autocommit; explicit BEGIN for writes
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=NORMAL")  # WAL: durable at checkpoints, never corrupt
+            self._conn.execute("PRAGMA foreign_keys=ON")
+            with self._write():
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        self._conn.execute(statement)
+            self._check_schema()
+        except (sqlite3.Error, OSError) as exc:
+            if self._conn is not None:
+                self._conn.close()
+            raise CacheUnusable(self.path, exc) from None
         self._contexts: dict[CacheKey, int] = {}
+
+    def _check_schema(self) -> None:
+        """An SQLite file made by someone else ("CREATE TABLE IF NOT EXISTS" kept its tables)."""
+        for table, needed in (("contexts", [f.name for f in fields(CacheKey)]),
+                              ("scores", ["ctx", "arch_index", "arch", "score", "special", "params", "t_s"])):
+            have = {row[1] for row in self._conn.execute(f"PRAGMA table_info({table})")}
+            missing = [c for c in needed if c not in have]
+            if missing:
+                raise sqlite3.DatabaseError(f"not a naswot-tui score cache: table {table} lacks {', '.join(missing)}")
 
     # ------------------------------------------------------------ plumbing
     class _Tx:

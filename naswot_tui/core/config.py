@@ -44,6 +44,9 @@ class RunConfig:
     cache: bool = True                # reuse / store scores in the score cache (core/cache.py)
     amp: str | None = None            # None (fp32) | bf16 | fp16 autocast forward; changes scores
     out_dir: str | None = None
+    # Read NB201 .pth / NATS pickles with the official loaders, which run any code
+    # the file carries; off: our restricted unpickler (core/benchmarks/safe_pickle.py).
+    trust_benchmark_file: bool = False
 
     def validate(self) -> "RunConfig":
         from naswot_tui.core.data import DATA_SOURCES, check_dataset

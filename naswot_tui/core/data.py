@@ -20,6 +20,7 @@ import io
 import json
 import pickle
 import tarfile
+import zlib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -45,6 +46,17 @@ _CIFAR_LAYOUT = {
                 [f"data_batch_{i}" for i in range(1, 6)], "labels"),
     "cifar100": ("cifar-100-python", "cifar-100-python.tar.gz", ["train"], "fine_labels"),
 }
+# The largest file of each real release, in bytes, with a 25% margin: a member or
+# batch file beyond it is refused before it is read into memory (a small .tar.gz
+# can hold a member of many GB). CIFAR-10 data_batch_N: 31,035,704 B; CIFAR-100
+# train: 155,249,918 B; an ImageNet16 train_data_batch_N holds ~128k images of
+# 768 B (about 100 MB).
+_MAX_FILE_BYTES = {
+    "cifar10": int(31_035_704 * 1.25),
+    "cifar100": int(155_249_918 * 1.25),
+    "ImageNet16-120": 160_000_000,
+}
+
 _EXPECTED = {
     "cifar10": "a folder holding cifar-10-batches-py/ (data_batch_1..5) or cifar-10-python.tar.gz",
     "cifar100": "a folder holding cifar-100-python/ (train, test) or cifar-100-python.tar.gz",
@@ -92,6 +104,8 @@ class _ArrayUnpickler(pickle.Unpickler):
         ("numpy", "ndarray"), ("numpy", "dtype"),
         ("builtins", "list"), ("builtins", "dict"), ("builtins", "tuple"), ("builtins", "set"),
         ("collections", "OrderedDict"), ("_codecs", "encode"),
+        # Protocol 5 pickles an array as _frombuffer(bytearray, dtype, shape, order).
+        ("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer"),
     }
 
     def find_class(self, module: str, name: str):
@@ -115,12 +129,22 @@ def _fail(dataset: str, path: Path, why: str) -> DataError:
     return DataError(f"dataset {dataset} at {path}: {why}; expected {_EXPECTED[dataset]}")
 
 
+def _check_size(dataset: str, path: Path, size: int, cap: int, member: str | None = None) -> None:
+    if size > cap:
+        what = f"member {member} is" if member else "file is"
+        raise _fail(dataset, path, f"{what} {size:,} bytes, more than any real {dataset} file "
+                                   f"(limit {cap:,}); refusing to read it")
+
+
 def _read_cifar_train(dataset: str, root: Path) -> tuple[np.ndarray, np.ndarray]:
     folder_name, archive_name, files, label_key = _CIFAR_LAYOUT[dataset]
     candidates = [root / folder_name, root] if root.is_dir() else []
     blobs: dict[str, bytes] | None = None
+    cap = _MAX_FILE_BYTES[dataset]
     for folder in candidates:
         if all((folder / f).is_file() for f in files):
+            for f in files:
+                _check_size(dataset, folder / f, (folder / f).stat().st_size, cap)
             blobs = {f: (folder / f).read_bytes() for f in files}
             break
     if blobs is None:
@@ -132,8 +156,10 @@ def _read_cifar_train(dataset: str, root: Path) -> tuple[np.ndarray, np.ndarray]
                     missing = [f for f in files if f not in members]
                     if missing:
                         raise _fail(dataset, archive, f"archive lacks {', '.join(missing)}")
-                    blobs = {f: tar.extractfile(members[f]).read() for f in files}
-            except (tarfile.TarError, OSError, EOFError) as exc:
+                    for f in files:  # before reading: TarInfo.size is the member's true size
+                        _check_size(dataset, archive, members[f].size, cap, member=f)
+                    blobs = {f: tar.extractfile(members[f]).read(cap + 1) for f in files}
+            except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
                 raise _fail(dataset, archive, f"unreadable archive ({exc})") from None
     if blobs is None:
         raise _fail(dataset, root, "not found" if not root.exists() else "no training batches")
@@ -164,6 +190,7 @@ def _read_imagenet16_train(root: Path) -> tuple[np.ndarray, np.ndarray]:
         path = folder / name
         if not path.is_file():
             continue  # a partial copy still gives valid training images
+        _check_size(dataset, path, path.stat().st_size, _MAX_FILE_BYTES[dataset])
         try:
             d = _unpickle(path.read_bytes())
             data = np.asarray(d["data"], dtype=np.uint8)

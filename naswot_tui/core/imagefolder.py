@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import struct
 from pathlib import Path
 
 import numpy as np
@@ -76,8 +77,10 @@ def load_image(path: Path, resize: int = RESIZE, crop: int = CROP) -> np.ndarray
             top = int(round((nh - crop) / 2.0))
             im = im.crop((left, top, left + crop, top + crop))
             arr = np.asarray(im, dtype=np.float32) / 255.0
-    except (OSError, ValueError) as exc:
-        raise DataError(f"cannot decode image {path}: {exc}; remove it or pass another --data-root") from exc
+    # Pillow raises SyntaxError / EOFError / struct.error for some damaged files, and
+    # DecompressionBombError for an image of absurd pixel count (a memory bomb).
+    except (OSError, ValueError, SyntaxError, EOFError, struct.error, Image.DecompressionBombError) as exc:
+        raise DataError(f"cannot decode image {path}: {exc}; remove it or pass another --data-root") from None
     return arr.transpose(2, 0, 1)
 
 

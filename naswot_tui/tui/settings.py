@@ -28,6 +28,44 @@ def default_config_dir() -> Path:
     return Path(user_config_dir("naswot-tui"))
 
 
+# What each RunConfig field may hold in tui.json, from its annotation (a string:
+# the module uses ``from __future__ import annotations``).
+_JSON_TYPES = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,), "None": (type(None),)}
+
+
+def _field_accepts(annotation: str, value: Any) -> bool:
+    allowed: tuple[type, ...] = ()
+    for part in str(annotation).split("|"):
+        allowed += _JSON_TYPES.get(part.strip(), ())
+    if isinstance(value, bool) and bool not in allowed:
+        return False  # JSON true is not a number here
+    return isinstance(value, allowed)
+
+
+def clean_state(data: Any) -> dict:
+    """``tui.json`` as loaded, minus what has the wrong shape.
+
+    A hand-edited or damaged file (``{"theme": [1]}``, a string ``n``) must
+    not crash the app at start: bad values are dropped and defaults used.
+    Keys this function does not know are kept as they are.
+    """
+    from dataclasses import fields
+
+    if not isinstance(data, dict):
+        return {}
+    clean = dict(data)
+    if "theme" in clean and not isinstance(clean["theme"], str):
+        del clean["theme"]
+    saved = clean.get("last_config")
+    if "last_config" in clean:
+        if isinstance(saved, dict):
+            types = {f.name: f.type for f in fields(RunConfig)}
+            clean["last_config"] = {k: v for k, v in saved.items() if k in types and _field_accepts(types[k], v)}
+        else:
+            del clean["last_config"]
+    return clean
+
+
 @dataclass
 class Settings:
     runs_dir: Path = field(default_factory=default_runs_dir)
@@ -51,11 +89,12 @@ class Settings:
         return self.config_dir / "themes"
 
     def load_state(self) -> dict:
+        """The remembered state, with every value of the wrong shape dropped (defaults instead)."""
         try:
             data = json.loads(self.state_file.read_text(encoding="utf-8"))
-            return data if isinstance(data, dict) else {}
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
             return {}  # first start or a damaged file: start from defaults
+        return clean_state(data)
 
     def save_state(self, **updates) -> None:
         if not self.remember:
@@ -72,6 +111,9 @@ class Settings:
 
     def last_config(self) -> RunConfig:
         saved = self.load_state().get("last_config")
-        config = RunConfig.from_dict(saved) if isinstance(saved, dict) else RunConfig(n=100)
+        try:
+            config = RunConfig.from_dict(saved) if isinstance(saved, dict) else RunConfig(n=100)
+        except (TypeError, ValueError):
+            config = RunConfig(n=100)
         config.out_dir = None  # traces always go to runs_dir from the app
         return config

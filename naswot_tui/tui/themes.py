@@ -65,6 +65,8 @@ def parse_theme(path: Path) -> Theme:
         raise ThemeFileError(f"{path.name}: cannot read ({exc})") from None
     except tomllib.TOMLDecodeError as exc:
         raise ThemeFileError(f"{path.name}: not valid TOML ({exc})") from None
+    except RecursionError:  # tomllib recurses per nesting level: a hostile file, not a theme
+        raise ThemeFileError(f"{path.name}: nested too deeply to be a theme file") from None
     name = data.get("name", path.stem)
     if not isinstance(name, str) or not _NAME.match(name):
         raise ThemeFileError(f"{path.name}: name {name!r} must be lowercase letters, digits, '-' or '_'")
@@ -83,7 +85,10 @@ def parse_theme(path: Path) -> Theme:
         raise ThemeFileError(f"{path.name}: [colors] needs at least 'primary'")
     checked = {k: _color(path, f"colors.{k}", v) for k, v in colors.items()}
     checked_vars = {k: _color(path, f"variables.{k}", v) for k, v in variables.items()}
-    return Theme(name=name, dark=dark, variables={**APP_VARIABLES, **checked_vars}, **checked)
+    try:
+        return Theme(name=name, dark=dark, variables={**APP_VARIABLES, **checked_vars}, **checked)
+    except (ValueError, TypeError) as exc:  # Textual's own checks, should they differ from ours
+        raise ThemeFileError(f"{path.name}: not a usable theme ({exc})") from None
 
 
 def load_themes(*folders: Path) -> tuple[list[Theme], list[str]]:
@@ -93,7 +98,12 @@ def load_themes(*folders: Path) -> tuple[list[Theme], list[str]]:
     for folder in folders:
         if not folder or not Path(folder).is_dir():
             continue
-        for path in sorted(Path(folder).glob("*.toml")):
+        try:
+            paths = sorted(Path(folder).glob("*.toml"))
+        except OSError as exc:  # an unreadable themes folder costs its themes, not the app
+            errors.append(f"{folder}: cannot list themes ({exc.strerror or exc})")
+            continue
+        for path in paths:
             try:
                 theme = parse_theme(path)
             except ThemeFileError as exc:

@@ -106,10 +106,13 @@ class Layered:
 
 
 def ground_truth_for(space_name: str, benchmark_file: str | None = None,
-                     nb101_aggregate: str = "mean") -> GroundTruth:
+                     nb101_aggregate: str = "mean", *, trust_benchmark_file: bool = False) -> GroundTruth:
     """The providers for a space: the user's benchmark file first, then what ships.
 
     ``nb101_aggregate`` picks NB101's ``mean`` (default) or ``max`` (the authors') over repeats.
+    ``trust_benchmark_file`` opens NB201 ``.pth`` / NATS pickles with the
+    official loaders, which run any code the file carries; by default they are
+    read with a restricted unpickler (``safe_pickle``).
     """
     if space_name.startswith("nds-"):  # the NDS file is the space and its ground truth
         from naswot_tui.core.spaces.nds import nds_ground_truth
@@ -120,7 +123,8 @@ def ground_truth_for(space_name: str, benchmark_file: str | None = None,
         return embedded or NoGroundTruth()
     from naswot_tui.core.benchmarks.adapters import open_benchmark_file
 
-    return Layered(open_benchmark_file(space_name, Path(benchmark_file), nb101_aggregate), embedded)
+    return Layered(open_benchmark_file(space_name, Path(benchmark_file), nb101_aggregate,
+                                       trust_benchmark_file=trust_benchmark_file), embedded)
 
 
 __all__ = ["DATASETS", "SPLITS", "GroundTruth", "NoGroundTruth", "EmbeddedNB201", "Layered",

@@ -210,8 +210,23 @@ def iter_rows(path: Path) -> Iterator[tuple[int, dict | None, str | None]]:
     """(index, row, reason) for each entry of an NDS file, in NASWOT's order (``top`` + ``mid``).
 
     Each entry is reduced to a row as soon as it is decoded; ``row`` is None
-    and ``reason`` says why when the entry is malformed.
+    and ``reason`` says why when the entry is malformed. A file that is not
+    UTF-8 text, or JSON nested deeper than Python's decoder can follow, is a
+    BenchmarkError (real NDS entries are a few levels deep).
     """
+    try:
+        yield from _iter_rows(path)
+    except UnicodeDecodeError as exc:
+        bad = exc.object[exc.start:exc.start + 1].hex() if isinstance(exc.object, bytes) else "?"
+        raise BenchmarkError(f"{path} is not UTF-8 text (byte 0x{bad}); NDS json files are UTF-8, "
+                             "download NDS data.zip again") from None
+    except RecursionError:
+        raise BenchmarkError(f"{path}: JSON nested too deeply to be an NDS file; "
+                             "pass one of the <sweep>.json files of NDS data.zip") from None
+
+
+def _iter_rows(path: Path) -> Iterator[tuple[int, dict | None, str | None]]:
+    """``iter_rows`` without the decoding guards."""
     with open(path, encoding="utf-8") as f:
         s = _Stream(f, path)
         c = s.peek()
@@ -340,7 +355,7 @@ def load_nds_table(path: str | Path, warn: bool = True) -> NDSTable:
                 data = json.load(f)
             if data.get("version") == FORMAT_VERSION:
                 table = NDSTable.from_json(data["table"])
-        except (OSError, ValueError, KeyError, TypeError):
+        except (OSError, ValueError, KeyError, TypeError, RecursionError):
             table = None  # a damaged cache is rebuilt
     if table is None:
         table = parse_nds_file(path)

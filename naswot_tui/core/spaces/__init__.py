@@ -68,8 +68,14 @@ def resolve_name(name: str) -> str:
     raise UsageError(f"unknown search space {name!r}; choose one of: {', '.join(SPACES)}")
 
 
-def get_space(name: str, benchmark_file: str | None = None) -> SearchSpace:
-    """The search space called ``name`` (see ``space_names()``)."""
+def get_space(name: str, benchmark_file: str | None = None, *, trust_benchmark_file: bool = False) -> SearchSpace:
+    """The search space called ``name`` (see ``space_names()``).
+
+    ``trust_benchmark_file`` is accepted for symmetry with ``ground_truth_for``:
+    the files a space itself reads (NB101 ``.tfrecord``, NDS ``.json``) are
+    parsed as data and never unpickled, so no space needs the official loaders.
+    """
+    del trust_benchmark_file  # nothing a space reads is a pickle
     info = SPACES[resolve_name(name)]
     module_name, _, cls_name = info.target.partition(":")
     cls = getattr(importlib.import_module(module_name), cls_name)

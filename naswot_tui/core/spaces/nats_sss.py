@@ -44,7 +44,7 @@ def parse_channels(text: str) -> tuple[int, ...]:
         )
     widths = []
     for layer, part in enumerate(parts):
-        if not part.isdigit() or (len(part) > 1 and part[0] == "0"):
+        if not (part.isascii() and part.isdigit()) or (len(part) > 1 and part[0] == "0"):  # not '²' or '٣'
             raise UsageError(f"malformed NATS size-space arch {text!r}: width {part!r} of layer {layer} is not a plain integer")
         width = int(part)
         if width not in WIDTHS:

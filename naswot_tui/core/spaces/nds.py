@@ -118,7 +118,7 @@ class NDSSpace(SearchSpace):
         """The ``net`` object of an architecture string; UsageError when it cannot be built."""
         try:
             net = json.loads(arch)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, RecursionError):  # RecursionError: nested thousands deep
             raise UsageError(f"{self.name}: architecture must be the JSON of an NDS 'net' object, got {arch!r:.80}")
         why, family = net_problem(net)
         if why is None and family != self.family:
@@ -130,7 +130,7 @@ class NDSSpace(SearchSpace):
     def index(self, arch: str) -> int:
         text = arch.strip()
         head, sep, tail = text.rpartition("#")
-        if sep and tail.isdigit() and head in ("", self.name):
+        if sep and tail.isascii() and tail.isdigit() and head in ("", self.name):
             return self._check_index(int(tail))
         key = canonical_net(self.parse(text))
         try:
