@@ -1,4 +1,4 @@
-"""FLOP counting with the convention of the NDS / pycls data (BENCHMARK-FORMATS 2.7).
+"""FLOP counting with the convention of the NDS / pycls data (docs/formats.md §2.7).
 
     conv    k_h * k_w * c_in * c_out * H_out * W_out / groups
     linear  in * out (+ out when it has a bias)

@@ -1,4 +1,4 @@
-"""NAS-Bench-101 ``.tfrecord`` files read without TensorFlow (formats doc §1.2-1.5).
+"""NAS-Bench-101 ``.tfrecord`` files read without TensorFlow (docs/formats.md §1.2-1.5).
 
 Each record's payload is a JSON array ``[hash, epochs, adjacency bits,
 "input,...,output", base64 ModelMetrics]``. We decode the protobuf with a

@@ -6,7 +6,7 @@ An architecture is five layer widths ``c0:c1:c2:c3:c4``, each one of
 fastest, so we derive it by rule (base-8 digits) instead of shipping the list;
 tests check the rule against the real meta file.
 
-The network (SPEC section 5): stem Conv3x3(3->c0)+BN, then cell(c0),
+The network (docs/formats.md §3.3): stem Conv3x3(3->c0)+BN, then cell(c0),
 residual reduction c0->c1, cell c1->c2, reduction c2->c3, cell c3->c4, with
 the fixed NATS cell below; BN+ReLU, global pool, linear.
 """

@@ -1,4 +1,4 @@
-"""NAS-Bench-101 cell specifications (BENCHMARK-FORMATS sections 1.6-1.7).
+"""NAS-Bench-101 cell specifications (docs/formats.md §1.6-1.7).
 
 A spec is a strictly upper-triangular 0/1 adjacency matrix (row = source,
 column = destination) plus one label per vertex; vertex 0 is the input, the

@@ -1,6 +1,6 @@
 """AnyNet networks of the NDS ResNet, ResNeXt-A/B, ResNet-B and Vanilla spaces.
 
-These are the networks NDS trained (BENCHMARK-FORMATS.md 2.7), not the ones
+These are the networks NDS trained (docs/formats.md §2.7), not the ones
 the NASWOT reference builds (2.8): element 0 of ``ds``/``ws``/``ss``/
 ``bot_muls``/``num_gs`` describes the stem, elements 1.. the stages, and
 ``num_gs`` is a number of groups. This reproduces the published ``params``

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 DATA_URL = "https://dl.fbaipublicfiles.com/nds/data.zip"
 
-# Every sweep file of the NDS release (BENCHMARK-FORMATS 2.1).
+# Every sweep file of the NDS release (docs/formats.md §2.1).
 SWEEPS = (
     "Amoeba", "Amoeba_in", "DARTS", "DARTS_fix-w-d", "DARTS_in", "DARTS_lr-wd", "DARTS_lr-wd_in", "ENAS",
     "ENAS_fix-w-d", "ENAS_in", "NASNet", "NASNet_in", "PNAS", "PNAS_fix-w-d", "PNAS_in", "ResNeXt-A",
@@ -22,7 +22,7 @@ _ANYNET_FAMILY = {"ResNet": "res_basic_block", "ResNet-B": "res_bottleneck_block
                   "Vanilla": "double_plain_block"}
 
 
-# Op vocabulary of each cell design space (pycls genotypes; BENCHMARK-FORMATS 2.4). An entry
+# Op vocabulary of each cell design space (pycls genotypes; docs/formats.md §2.4). An entry
 # using another op belongs to another space: the wrong file for this --space.
 CELL_OPS = {
     "NASNet": frozenset({"skip_connect", "conv_3x1_1x3", "conv_7x1_1x7", "dil_conv_3x3", "avg_pool_3x3",
