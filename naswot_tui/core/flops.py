@@ -16,11 +16,10 @@ fixture architectures (tests/test_proxies.py).
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import nn
-
 
 FLOP_CONVENTIONS = ("nds", "nb201")
 

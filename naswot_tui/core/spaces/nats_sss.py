@@ -40,12 +40,14 @@ def parse_channels(text: str) -> tuple[int, ...]:
     parts = text.split(":")
     if len(parts) != NUM_LAYERS:
         raise UsageError(
-            f"malformed NATS size-space arch {text!r}: expected {NUM_LAYERS} widths separated by ':', found {len(parts)}"
+            f"malformed NATS size-space arch {text!r}: expected {NUM_LAYERS} widths separated by ':', "
+            f"found {len(parts)}"
         )
     widths = []
     for layer, part in enumerate(parts):
         if not part.isdigit() or (len(part) > 1 and part[0] == "0"):
-            raise UsageError(f"malformed NATS size-space arch {text!r}: width {part!r} of layer {layer} is not a plain integer")
+            raise UsageError(f"malformed NATS size-space arch {text!r}: width {part!r} of layer {layer} "
+                             "is not a plain integer")
         width = int(part)
         if width not in WIDTHS:
             raise UsageError(

@@ -130,9 +130,11 @@ def make_spec(matrix, ops) -> Spec:
     if not np.isin(m, (0, 1)).all():
         raise UsageError("NAS-Bench-101 matrix entries must be 0 or 1")
     if np.tril(m).any():
-        raise UsageError("NAS-Bench-101 matrix must be strictly upper triangular (edges go from lower to higher vertex)")
+        raise UsageError("NAS-Bench-101 matrix must be strictly upper triangular "
+                         "(edges go from lower to higher vertex)")
     if ops[0] != INPUT or ops[-1] != OUTPUT:
-        raise UsageError(f"NAS-Bench-101 ops must start with 'input' and end with 'output', got {ops[0]!r}..{ops[-1]!r}")
+        raise UsageError(f"NAS-Bench-101 ops must start with 'input' and end with 'output', "
+                         f"got {ops[0]!r}..{ops[-1]!r}")
     for op in ops[1:-1]:
         if op not in OPS:
             raise UsageError(f"unknown NAS-Bench-101 op {op!r}; expected one of {', '.join(OPS)}")
@@ -165,10 +167,12 @@ def format_spec(spec: Spec) -> str:
 def parse_spec(text: str) -> Spec:
     """Strictly parse ``bits|ops`` (see module docstring); prunes the result."""
     if not isinstance(text, str) or not text.strip():
-        raise UsageError("empty NAS-Bench-101 architecture; expected '<adjacency bits>|<ops>', e.g. '0110001100001000|c3,mp'")
+        raise UsageError("empty NAS-Bench-101 architecture; expected '<adjacency bits>|<ops>', "
+                         "e.g. '0110001100001000|c3,mp'")
     bits, sep, ops_text = text.partition("|")
     if not sep or "|" in ops_text:
-        raise UsageError(f"malformed NAS-Bench-101 arch {text!r}: expected exactly one '|' between adjacency bits and ops")
+        raise UsageError(f"malformed NAS-Bench-101 arch {text!r}: "
+                         "expected exactly one '|' between adjacency bits and ops")
     if not bits or set(bits) - {"0", "1"}:
         raise UsageError(f"malformed NAS-Bench-101 arch {text!r}: adjacency must be a string of 0/1 characters")
     v_count = int(round(len(bits) ** 0.5))
@@ -179,7 +183,8 @@ def parse_spec(text: str) -> Spec:
     names = ops_text.split(",") if ops_text else []
     if len(names) != v_count - 2:
         raise UsageError(
-            f"malformed NAS-Bench-101 arch {text!r}: {v_count} vertices need {v_count - 2} interior op(s), found {len(names)}"
+            f"malformed NAS-Bench-101 arch {text!r}: {v_count} vertices need {v_count - 2} interior op(s), "
+            f"found {len(names)}"
         )
     ops = []
     for name in names:
@@ -260,7 +265,7 @@ def padded(spec: Spec) -> tuple[np.ndarray, list[str]]:
     m[np.ix_(embed, embed)] = spec.np_matrix()
     ops = [OPS[0]] * 7
     ops[0], ops[6] = INPUT, OUTPUT
-    for k, op in zip(embed[1:-1], spec.ops[1:-1]):
+    for k, op in zip(embed[1:-1], spec.ops[1:-1], strict=True):
         ops[k] = op
     return m, ops
 

@@ -13,7 +13,7 @@ are in place, as pycls builds them; the binary code a hook reads is the same.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import nn

@@ -16,7 +16,7 @@ pass of the authors' procedure).
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -197,7 +197,7 @@ class Genotype:
         self.reduce_concat = [int(i) for i in reduce_concat]
 
     @classmethod
-    def from_json(cls, g: dict) -> "Genotype":
+    def from_json(cls, g: dict) -> Genotype:
         return cls(g["normal"], g["normal_concat"], g["reduce"], g["reduce_concat"])
 
 
