@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -77,7 +78,7 @@ def _md5(text: str) -> str:
     return hashlib.md5(text.encode("utf-8")).hexdigest()
 
 
-def graph_hash(matrix, labels: list[int]) -> str:
+def graph_hash(matrix: np.ndarray | Sequence[Sequence[int]], labels: list[int]) -> str:
     """The benchmark's module hash (section 1.7) of a pruned matrix and labels."""
     m = [[int(x) for x in row] for row in matrix]  # Python ints: NumPy 2 reprs differ
     v_count = len(m)
@@ -117,7 +118,7 @@ def prune(matrix: np.ndarray, ops: list[str]) -> tuple[np.ndarray, list[str]] | 
     return matrix[np.ix_(keep, keep)], [ops[k] for k in keep]
 
 
-def make_spec(matrix, ops) -> Spec:
+def make_spec(matrix: np.ndarray | Sequence[Sequence[int]], ops: Iterable[str]) -> Spec:
     """Check, prune and validate a spec; raises UsageError naming the problem."""
     ops = list(ops)
     m = np.asarray(matrix, dtype=np.int64)
@@ -149,7 +150,7 @@ def make_spec(matrix, ops) -> Spec:
     return Spec(tuple(tuple(int(x) for x in row) for row in pm), tuple(pops))
 
 
-def try_spec(matrix, ops) -> Spec | None:
+def try_spec(matrix: np.ndarray | Sequence[Sequence[int]], ops: Iterable[str]) -> Spec | None:
     try:
         return make_spec(matrix, ops)
     except UsageError:
@@ -324,21 +325,22 @@ def random_spec(rng: np.random.Generator, v_count: int | None = None) -> Spec:
                 return spec
 
 
-def neighbours(spec: Spec, rng: np.random.Generator):
+def neighbours(spec: Spec, rng: np.random.Generator) -> Iterator[Spec]:
     """Changes of the padded spec as valid specs different from it, in random
     order: first every single change (one edge flipped or one interior op
     changed), then pairs of changes. Pairs are needed only where no single
     change gives a new module, e.g. the input->output cell, which grows only
     by adding a vertex with both of its edges."""
     m, ops = padded(spec)
-    moves = [("edge", i, j) for i in range(7) for j in range(i + 1, 7)]
+    # (kind, a, b): flip edge a->b (b an int), or set the op of vertex a to b (a str)
+    moves: list[tuple[str, int, int | str]] = [("edge", i, j) for i in range(7) for j in range(i + 1, 7)]
     moves += [("op", v, op) for v in range(1, 6) for op in OPS if op != ops[v]]
     own = spec.hash()
 
-    def apply(chosen):
+    def apply(chosen: list[tuple[str, int, int | str]]) -> Spec | None:
         m2, ops2 = m.copy(), list(ops)
-        for kind, a, b in chosen:
-            if kind == "edge":
+        for _kind, a, b in chosen:
+            if isinstance(b, int):  # an edge (kind "edge")
                 m2[a, b] ^= 1
             else:
                 ops2[a] = b
