@@ -13,6 +13,8 @@ the fixed NATS cell below; BN+ReLU, global pool, linear.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 from torch import nn
 
@@ -29,7 +31,7 @@ CELL = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_con
 REDUCTIONS = (False, True, False, True, False)
 
 
-def format_channels(widths) -> str:
+def format_channels(widths: Iterable[int | str]) -> str:
     return ":".join(str(int(w)) for w in widths)
 
 
@@ -67,14 +69,14 @@ def widths_of(index: int) -> tuple[int, ...]:
     return tuple(reversed(digits))
 
 
-def index_of(widths) -> int:
+def index_of(widths: Iterable[int | str]) -> int:
     index = 0
     for w in widths:
         index = index * len(WIDTHS) + WIDTHS.index(int(w))
     return index
 
 
-def build_network(widths, num_classes: int = 1) -> nn.Module:
+def build_network(widths: Iterable[int | str], num_classes: int = 1) -> nn.Module:
     c = tuple(int(w) for w in widths)
     return TinyNetwork(genotype(parse_cell(CELL)), c[0], list(c), list(REDUCTIONS), num_classes)
 
@@ -87,7 +89,7 @@ class NATSSizeSpace(SearchSpace):
 
     @property
     def size(self) -> int:
-        return len(WIDTHS) ** NUM_LAYERS
+        return int(len(WIDTHS) ** NUM_LAYERS)  # int ** int is typed Any (a negative power is a float)
 
     def arch(self, index: int) -> str:
         return format_channels(widths_of(self._check_index(index)))

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
+Info = TypeVar("Info")  # the caller's SpaceInfo class (kept out of this light module)
+
 DATA_URL = "https://dl.fbaipublicfiles.com/nds/data.zip"
 
 # Every sweep file of the NDS release (docs/formats.md §2.1).
@@ -53,10 +58,10 @@ def family_of(sweep: str) -> str:
     return _ANYNET_FAMILY.get(sweep.split("_")[0], "cell")
 
 
-def nds_space_infos(space_info_cls) -> list:
+def nds_space_infos(space_info_cls: Callable[..., Info]) -> list[Info]:
     """SpaceInfo records of every NDS sweep, primary ones first."""
     ordered = list(PRIMARY) + [s for s in SWEEPS if s not in PRIMARY]
-    infos = []
+    infos: list[Info] = []
     for sweep in ordered:
         name = space_name(sweep)
         where = "ImageNet" if sweep.endswith("_in") else "CIFAR-10"
