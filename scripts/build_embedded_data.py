@@ -36,7 +36,7 @@ def build_images() -> None:
     # images of each class in CIFAR-10 test order.
     per_class = [13] * 8 + [12] * 2
     images, labels, names = [], [], []
-    for label, (cls, count) in enumerate(zip(CIFAR10_CLASSES, per_class)):
+    for label, (cls, count) in enumerate(zip(CIFAR10_CLASSES, per_class, strict=True)):
         for k in range(count):
             path = folder / cls / f"{k:04d}.jpg"
             pixels = np.asarray(Image.open(path).convert("RGB"), dtype=np.uint8)
@@ -70,7 +70,7 @@ def build_nb201_table() -> None:
     nats = _read_csv(d / "nats_tss_200epoch_test_acc.csv")
     mini = _read_csv(d / "mini-bench-arch-cell-accs_12epoch.csv")
     assert len(v1) == len(nats) == len(mini) == 15625
-    for i, (a, b, c) in enumerate(zip(v1, nats, mini)):
+    for i, (a, b, c) in enumerate(zip(v1, nats, mini, strict=True)):
         assert int(a["arch"]) == i and int(c["arch"]) == i
         assert a["cellstr"] == b["ArchitectureString"] == c["cellstr"], i
 

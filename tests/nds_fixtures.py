@@ -1,4 +1,4 @@
-"""Small NDS json files in the real layout (BENCHMARK-FORMATS 2.2-2.5), for the NDS tests."""
+"""Small NDS json files in the real layout (docs/formats.md §2.2-2.5), for the NDS tests."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""REA and AREA (SPEC section 4) through the real engine: traces, budgets, resume."""
+"""REA and AREA (docs/method.md §5.2) through the real engine: traces, budgets, resume."""
 
 from __future__ import annotations
 

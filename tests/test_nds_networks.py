@@ -88,7 +88,7 @@ def test_params_and_flops_equal_published(family):
     rec = transcribed_records()[family]
     model = build_nds_network(rec["net"], num_classes=10)
     assert count_params(model) == rec["params"]
-    if family != "Amoeba":  # the FLOPs convention of cell networks is unknown (BENCHMARK-FORMATS 2.7)
+    if family != "Amoeba":  # the FLOPs convention of cell networks is unknown (docs/formats.md §2.7)
         assert flops(model, (3, 32, 32)) == rec["flops"]
 
 

@@ -33,7 +33,7 @@ class RunConfig:
     hook_rule: str = "reference"      # reference | relu
     proxy: str = "naswot"             # the score that ranks candidates
     search: str = "naswot"            # naswot | rea | area
-    # REA / AREA (SPEC section 4; core/evolution.py). Paper: pool 20, seed top 10.
+    # REA / AREA (docs/method.md §5.2; core/evolution.py). Paper: pool 20, seed top 10.
     pool_size: int = 20               # AREA: architectures scored with the proxy first
     seed_top_k: int = 10              # AREA: best k of the pool seed the population; REA: population size
     tournament_size: int = 5          # the paper does not say; 5 is our default

@@ -1,4 +1,4 @@
-"""The scoring minibatch (SPEC section 2), read without torchvision.
+"""The scoring minibatch (docs/method.md §3), read without torchvision.
 
 One batch per repeat of a run, shared by every candidate: 128 training
 images, ToTensor + Normalize only. Sources:

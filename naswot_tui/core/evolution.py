@@ -1,4 +1,4 @@
-"""Regularised evolution (REA) and assisted REA (AREA), SPEC section 4.
+"""Regularised evolution (REA) and assisted REA (AREA): docs/method.md §5.2.
 
 Both are generators of the same events as ``search.naswot_search``:
 

@@ -1,4 +1,4 @@
-"""FLOP counting with the convention of the NDS / pycls data (BENCHMARK-FORMATS 2.7).
+"""FLOP counting with the convention of the NDS / pycls data (docs/formats.md §2.7).
 
     conv    k_h * k_w * c_in * c_out * H_out * W_out / groups
     linear  in * out (+ out when it has a bias)
@@ -16,11 +16,10 @@ fixture architectures (tests/test_proxies.py).
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import nn
-
 
 FLOP_CONVENTIONS = ("nds", "nb201")
 
@@ -32,7 +31,7 @@ def flops(model: nn.Module, input_size: Sequence[int] = (3, 32, 32), convention:
     nb201 = convention == "nb201"
     total = 0
 
-    def conv_hook(module: nn.Conv2d, inputs, output) -> None:
+    def conv_hook(module: nn.Conv2d, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
         nonlocal total
         kh, kw = module.kernel_size
         h_out, w_out = output.shape[-2:]
@@ -40,13 +39,13 @@ def flops(model: nn.Module, input_size: Sequence[int] = (3, 32, 32), convention:
         if nb201 and module.bias is not None:
             total += module.out_channels * h_out * w_out
 
-    def linear_hook(module: nn.Linear, inputs, output) -> None:
+    def linear_hook(module: nn.Linear, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
         nonlocal total
         total += module.in_features * module.out_features
         if module.bias is not None:
             total += module.out_features
 
-    def bn_hook(module: nn.Module, inputs, output) -> None:
+    def bn_hook(module: nn.Module, inputs: tuple[torch.Tensor, ...], output: torch.Tensor) -> None:
         nonlocal total
         total += 5 * output[0].numel()  # one image of the batch
 

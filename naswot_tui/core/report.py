@@ -1,8 +1,8 @@
 """The paper's Table 2, reproduced from traces, with the published numbers beside ours.
 
-Published figures are those of SPEC section 6 (Mellor et al., ICML 2021,
+Published figures are those of docs/method.md §7 (Mellor et al., ICML 2021,
 NAS-Bench-201, 500 runs, CIFAR-10 images for scoring). The paper also
-reports REA / AREA and other methods, but SPEC does not carry those
+reports REA / AREA and other methods, but that section does not carry those
 numbers, so we print none for them rather than quote from memory.
 
 Rows are grouped by method: traces with the same space, dataset, search,
@@ -26,7 +26,7 @@ COLUMNS = (("cifar10", "valid"), ("cifar10", "test"), ("cifar100", "valid"), ("c
            ("ImageNet16-120", "valid"), ("ImageNet16-120", "test"))
 SHORT = {"cifar10": "C-10", "cifar100": "C-100", "ImageNet16-120": "IN16-120"}
 
-# SPEC section 6: test accuracy, mean +- std over 500 runs; search time on a GTX 1080 Ti.
+# docs/method.md §7: test accuracy, mean +- std over 500 runs; search time on a GTX 1080 Ti.
 PAPER_NASWOT = {
     10: {"time_s": 3.05, "test": {"cifar10": (92.44, 1.13), "cifar100": (68.62, 2.04), "ImageNet16-120": (41.31, 4.11)}},
     100: {"time_s": 30.01, "test": {"cifar10": (92.81, 0.99), "cifar100": (69.48, 1.70), "ImageNet16-120": (43.10, 3.16)}},
@@ -39,7 +39,7 @@ PAPER_REFERENCE_ROWS = {
 }
 PAPER_KENDALL = {("nb201", "cifar10"): 0.574, ("nb201", "cifar100"): 0.611, ("nb201", "ImageNet16-120"): 0.549,
                  ("nb101", "cifar10"): 0.285}
-PAPER_SPEARMAN_NB201_C10 = {"naswot": 0.77, "params": 0.72, "flops": 0.70}  # SPEC: "~"
+PAPER_SPEARMAN_NB201_C10 = {"naswot": 0.77, "params": 0.72, "flops": 0.70}  # docs/method.md §7: "about"
 
 
 def _group_key(trace: Trace) -> tuple:
@@ -146,8 +146,8 @@ def build_report(traces: list[Trace]) -> dict:
         paper_rows.append({"method": name, "source": "paper", "repeats": None, "search_time_s": None,
                            "accs": {ds: {"valid": None, "test": {"mean": v, "std": None}} for ds, v in vals.items()}})
     notes = [
-        "Paper numbers: SPEC section 6 (NAS-Bench-201, 500 runs, CIFAR-10 images, test accuracy only). "
-        "The paper's REA/AREA rows are not in SPEC and are not quoted here.",
+        "Paper numbers: Mellor et al., ICML 2021 (NAS-Bench-201, 500 runs, CIFAR-10 images, test accuracy only). "
+        "The paper's REA/AREA rows are not quoted here.",
         "Ours: 200-epoch accuracies of each repeat's pick from the trace's ground truth; "
         "search time is wall time on our device for NASWOT, simulated training seconds for REA/AREA "
         "with a time budget (wall time when the budget was a count of trainings).",

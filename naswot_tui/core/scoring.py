@@ -1,4 +1,4 @@
-"""The NASWOT score (SPEC section 1) and the proxies that share its interface.
+"""The NASWOT score (docs/method.md §1-2) and the proxies that share its interface.
 
     score = log |det K|,   K[i, j] = sum over hooked units of [c_i == c_j]
 

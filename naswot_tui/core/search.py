@@ -1,4 +1,4 @@
-"""Searches as generators of events (SPEC section 3).
+"""Searches as generators of events (docs/method.md §5.1).
 
 A search knows nothing about devices, traces or screens: it asks an
 ``evaluate(repeat, index)`` callable for each candidate's score and yields

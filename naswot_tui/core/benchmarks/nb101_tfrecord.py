@@ -1,4 +1,4 @@
-"""NAS-Bench-101 ``.tfrecord`` files read without TensorFlow (formats doc §1.2-1.5).
+"""NAS-Bench-101 ``.tfrecord`` files read without TensorFlow (docs/formats.md §1.2-1.5).
 
 Each record's payload is a JSON array ``[hash, epochs, adjacency bits,
 "input,...,output", base64 ModelMetrics]``. We decode the protobuf with a
@@ -21,15 +21,15 @@ import json
 import os
 import struct
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
-from naswot_tui.core.errors import BenchmarkError
 from naswot_tui.core.benchmarks.tfrecord import read_records
+from naswot_tui.core.errors import BenchmarkError
 
 TABLE_VERSION = 1
 NUM_REPEATS = 3
@@ -185,7 +185,8 @@ def convert(path: Path, epochs: int = 108, progress: Callable[[int, int], None] 
         try:
             rec = decode_payload(payload)
         except ValueError as exc:
-            raise BenchmarkError(f"{path.name}: record at byte offset {offset} is not a NAS-Bench-101 record: {exc}") from None
+            raise BenchmarkError(f"{path.name}: record at byte offset {offset} is not a NAS-Bench-101 record: "
+                                 f"{exc}") from None
         row = order.get(rec.module_hash)
         if row is None:
             row = order[rec.module_hash] = len(fixed)
@@ -215,7 +216,7 @@ def convert(path: Path, epochs: int = 108, progress: Callable[[int, int], None] 
     valid = np.full((m, NUM_REPEATS), np.nan)
     train_time = np.full((m, NUM_REPEATS), np.nan)
     train_acc = np.full((m, NUM_REPEATS), np.nan)
-    for i, ((bits, n_params), labels, rows) in enumerate(zip(fixed, ops_rows, runs)):
+    for i, ((bits, n_params), labels, rows) in enumerate(zip(fixed, ops_rows, runs, strict=True)):
         v = len(labels)
         nverts[i] = v
         matrices[i, :v, :v] = np.frombuffer(bits.encode(), dtype=np.uint8).reshape(v, v) - ord("0")
@@ -260,7 +261,7 @@ def _stderr_progress() -> Callable[[int, int], None] | None:
 
 
 def load_table(path: Path, epochs: int = 108, progress: Callable[[int, int], None] | None = None,
-               refresh: bool = False) -> "NB101Table":
+               refresh: bool = False) -> NB101Table:
     """The table for ``path``: from the cache, or converted once and cached."""
     path = Path(path)
     if not path.is_file():
@@ -283,11 +284,11 @@ def load_table(path: Path, epochs: int = 108, progress: Callable[[int, int], Non
 
 
 @lru_cache(maxsize=2)
-def _cached_table(resolved: str, size: int, mtime_ns: int) -> "NB101Table":
+def _cached_table(resolved: str, size: int, mtime_ns: int) -> NB101Table:
     return load_table(Path(resolved))
 
 
-def table_for(path: Path | str) -> "NB101Table":
+def table_for(path: Path | str) -> NB101Table:
     """One shared table per file per process (the space and the ground truth both need it)."""
     p = Path(path).resolve()
     if not p.is_file():
@@ -339,7 +340,8 @@ class NB101GroundTruth:
 
     def __init__(self, table: NB101Table, aggregate: str = "mean") -> None:
         if aggregate not in AGGREGATES:
-            raise BenchmarkError(f"unknown NAS-Bench-101 aggregate {aggregate!r}; choose one of {', '.join(AGGREGATES)}")
+            raise BenchmarkError(f"unknown NAS-Bench-101 aggregate {aggregate!r}; "
+                                 f"choose one of {', '.join(AGGREGATES)}")
         self.table = table
         self.aggregate = aggregate
         what = "mean of 3 repeats" if aggregate == "mean" else "max of 3 repeats (as the NASWOT authors)"

@@ -1,6 +1,6 @@
 """Reader for the NDS json files (facebookresearch/nds ``data.zip``).
 
-BENCHMARK-FORMATS.md section 2. A file is a JSON array of trained-model
+docs/formats.md §2. A file is a JSON array of trained-model
 entries, or an object ``{"top": [...], "mid": [...]}`` (``*_reruns.json``),
 read as ``top + mid``. The files are tens to hundreds of MB, so we never hold
 the parsed document: entries are decoded one at a time from a sliding text

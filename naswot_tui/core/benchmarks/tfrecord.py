@@ -1,4 +1,4 @@
-"""TFRecord framing without TensorFlow (BENCHMARK-FORMATS section 1.2).
+"""TFRecord framing without TensorFlow (docs/formats.md §1.2).
 
 Each record: u64le length, u32le masked CRC32C of those 8 bytes, payload,
 u32le masked CRC32C of the payload. CRC32C is the Castagnoli CRC (reflected

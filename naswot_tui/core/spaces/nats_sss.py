@@ -6,12 +6,14 @@ An architecture is five layer widths ``c0:c1:c2:c3:c4``, each one of
 fastest, so we derive it by rule (base-8 digits) instead of shipping the list;
 tests check the rule against the real meta file.
 
-The network (SPEC section 5): stem Conv3x3(3->c0)+BN, then cell(c0),
+The network (docs/formats.md §3.3): stem Conv3x3(3->c0)+BN, then cell(c0),
 residual reduction c0->c1, cell c1->c2, reduction c2->c3, cell c3->c4, with
 the fixed NATS cell below; BN+ReLU, global pool, linear.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 import numpy as np
 from torch import nn
@@ -29,7 +31,7 @@ CELL = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_con
 REDUCTIONS = (False, True, False, True, False)
 
 
-def format_channels(widths) -> str:
+def format_channels(widths: Iterable[int | str]) -> str:
     return ":".join(str(int(w)) for w in widths)
 
 
@@ -40,12 +42,14 @@ def parse_channels(text: str) -> tuple[int, ...]:
     parts = text.split(":")
     if len(parts) != NUM_LAYERS:
         raise UsageError(
-            f"malformed NATS size-space arch {text!r}: expected {NUM_LAYERS} widths separated by ':', found {len(parts)}"
+            f"malformed NATS size-space arch {text!r}: expected {NUM_LAYERS} widths separated by ':', "
+            f"found {len(parts)}"
         )
     widths = []
     for layer, part in enumerate(parts):
         if not (part.isascii() and part.isdigit()) or (len(part) > 1 and part[0] == "0"):  # not '²' or '٣'
-            raise UsageError(f"malformed NATS size-space arch {text!r}: width {part!r} of layer {layer} is not a plain integer")
+            raise UsageError(f"malformed NATS size-space arch {text!r}: width {part!r} of layer {layer} "
+                             "is not a plain integer")
         width = int(part)
         if width not in WIDTHS:
             raise UsageError(
@@ -65,14 +69,14 @@ def widths_of(index: int) -> tuple[int, ...]:
     return tuple(reversed(digits))
 
 
-def index_of(widths) -> int:
+def index_of(widths: Iterable[int | str]) -> int:
     index = 0
     for w in widths:
         index = index * len(WIDTHS) + WIDTHS.index(int(w))
     return index
 
 
-def build_network(widths, num_classes: int = 1) -> nn.Module:
+def build_network(widths: Iterable[int | str], num_classes: int = 1) -> nn.Module:
     c = tuple(int(w) for w in widths)
     return TinyNetwork(genotype(parse_cell(CELL)), c[0], list(c), list(REDUCTIONS), num_classes)
 
@@ -85,7 +89,7 @@ class NATSSizeSpace(SearchSpace):
 
     @property
     def size(self) -> int:
-        return len(WIDTHS) ** NUM_LAYERS
+        return int(len(WIDTHS) ** NUM_LAYERS)  # int ** int is typed Any (a negative power is a float)
 
     def arch(self, index: int) -> str:
         return format_channels(widths_of(self._check_index(index)))

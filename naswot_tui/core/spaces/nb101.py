@@ -31,8 +31,17 @@ from naswot_tui.core.errors import UsageError
 from naswot_tui.core.spaces.base import SearchSpace
 from naswot_tui.core.spaces.nb101_ops import NB101Network
 from naswot_tui.core.spaces.nb101_spec import (
-    INPUT, NUM_RAW_CODES, OPS, OUTPUT, Spec, canonical_code, make_spec, neighbours, parse_spec,
-    random_spec, spec_of_raw,
+    INPUT,
+    NUM_RAW_CODES,
+    OPS,
+    OUTPUT,
+    Spec,
+    canonical_code,
+    make_spec,
+    neighbours,
+    parse_spec,
+    random_spec,
+    spec_of_raw,
 )
 
 # The network the NASWOT authors scored, and the one the benchmark trained.

@@ -1,4 +1,4 @@
-"""The NAS-Bench-101 network (BENCHMARK-FORMATS sections 1.8-1.9).
+"""The NAS-Bench-101 network (docs/formats.md §1.8-1.9).
 
 Stem conv3x3-bn-relu, three stacks of three cells with a 2x2 max-pool and a
 channel doubling before stacks 1 and 2, global average pool, linear. The

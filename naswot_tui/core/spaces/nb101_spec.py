@@ -1,4 +1,4 @@
-"""NAS-Bench-101 cell specifications (BENCHMARK-FORMATS sections 1.6-1.7).
+"""NAS-Bench-101 cell specifications (docs/formats.md §1.6-1.7).
 
 A spec is a strictly upper-triangular 0/1 adjacency matrix (row = source,
 column = destination) plus one label per vertex; vertex 0 is the input, the
@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -77,7 +78,7 @@ def _md5(text: str) -> str:
     return hashlib.md5(text.encode("utf-8")).hexdigest()
 
 
-def graph_hash(matrix, labels: list[int]) -> str:
+def graph_hash(matrix: np.ndarray | Sequence[Sequence[int]], labels: list[int]) -> str:
     """The benchmark's module hash (section 1.7) of a pruned matrix and labels."""
     m = [[int(x) for x in row] for row in matrix]  # Python ints: NumPy 2 reprs differ
     v_count = len(m)
@@ -117,7 +118,7 @@ def prune(matrix: np.ndarray, ops: list[str]) -> tuple[np.ndarray, list[str]] | 
     return matrix[np.ix_(keep, keep)], [ops[k] for k in keep]
 
 
-def make_spec(matrix, ops) -> Spec:
+def make_spec(matrix: np.ndarray | Sequence[Sequence[int]], ops: Iterable[str]) -> Spec:
     """Check, prune and validate a spec; raises UsageError naming the problem."""
     ops = list(ops)
     m = np.asarray(matrix, dtype=np.int64)
@@ -130,9 +131,11 @@ def make_spec(matrix, ops) -> Spec:
     if not np.isin(m, (0, 1)).all():
         raise UsageError("NAS-Bench-101 matrix entries must be 0 or 1")
     if np.tril(m).any():
-        raise UsageError("NAS-Bench-101 matrix must be strictly upper triangular (edges go from lower to higher vertex)")
+        raise UsageError("NAS-Bench-101 matrix must be strictly upper triangular "
+                         "(edges go from lower to higher vertex)")
     if ops[0] != INPUT or ops[-1] != OUTPUT:
-        raise UsageError(f"NAS-Bench-101 ops must start with 'input' and end with 'output', got {ops[0]!r}..{ops[-1]!r}")
+        raise UsageError(f"NAS-Bench-101 ops must start with 'input' and end with 'output', "
+                         f"got {ops[0]!r}..{ops[-1]!r}")
     for op in ops[1:-1]:
         if op not in OPS:
             raise UsageError(f"unknown NAS-Bench-101 op {op!r}; expected one of {', '.join(OPS)}")
@@ -147,7 +150,7 @@ def make_spec(matrix, ops) -> Spec:
     return Spec(tuple(tuple(int(x) for x in row) for row in pm), tuple(pops))
 
 
-def try_spec(matrix, ops) -> Spec | None:
+def try_spec(matrix: np.ndarray | Sequence[Sequence[int]], ops: Iterable[str]) -> Spec | None:
     try:
         return make_spec(matrix, ops)
     except UsageError:
@@ -165,10 +168,12 @@ def format_spec(spec: Spec) -> str:
 def parse_spec(text: str) -> Spec:
     """Strictly parse ``bits|ops`` (see module docstring); prunes the result."""
     if not isinstance(text, str) or not text.strip():
-        raise UsageError("empty NAS-Bench-101 architecture; expected '<adjacency bits>|<ops>', e.g. '0110001100001000|c3,mp'")
+        raise UsageError("empty NAS-Bench-101 architecture; expected '<adjacency bits>|<ops>', "
+                         "e.g. '0110001100001000|c3,mp'")
     bits, sep, ops_text = text.partition("|")
     if not sep or "|" in ops_text:
-        raise UsageError(f"malformed NAS-Bench-101 arch {text!r}: expected exactly one '|' between adjacency bits and ops")
+        raise UsageError(f"malformed NAS-Bench-101 arch {text!r}: "
+                         "expected exactly one '|' between adjacency bits and ops")
     if not bits or set(bits) - {"0", "1"}:
         raise UsageError(f"malformed NAS-Bench-101 arch {text!r}: adjacency must be a string of 0/1 characters")
     v_count = int(round(len(bits) ** 0.5))
@@ -179,7 +184,8 @@ def parse_spec(text: str) -> Spec:
     names = ops_text.split(",") if ops_text else []
     if len(names) != v_count - 2:
         raise UsageError(
-            f"malformed NAS-Bench-101 arch {text!r}: {v_count} vertices need {v_count - 2} interior op(s), found {len(names)}"
+            f"malformed NAS-Bench-101 arch {text!r}: {v_count} vertices need {v_count - 2} interior op(s), "
+            f"found {len(names)}"
         )
     ops = []
     for name in names:
@@ -260,7 +266,7 @@ def padded(spec: Spec) -> tuple[np.ndarray, list[str]]:
     m[np.ix_(embed, embed)] = spec.np_matrix()
     ops = [OPS[0]] * 7
     ops[0], ops[6] = INPUT, OUTPUT
-    for k, op in zip(embed[1:-1], spec.ops[1:-1]):
+    for k, op in zip(embed[1:-1], spec.ops[1:-1], strict=True):
         ops[k] = op
     return m, ops
 
@@ -319,21 +325,22 @@ def random_spec(rng: np.random.Generator, v_count: int | None = None) -> Spec:
                 return spec
 
 
-def neighbours(spec: Spec, rng: np.random.Generator):
+def neighbours(spec: Spec, rng: np.random.Generator) -> Iterator[Spec]:
     """Changes of the padded spec as valid specs different from it, in random
     order: first every single change (one edge flipped or one interior op
     changed), then pairs of changes. Pairs are needed only where no single
     change gives a new module, e.g. the input->output cell, which grows only
     by adding a vertex with both of its edges."""
     m, ops = padded(spec)
-    moves = [("edge", i, j) for i in range(7) for j in range(i + 1, 7)]
+    # (kind, a, b): flip edge a->b (b an int), or set the op of vertex a to b (a str)
+    moves: list[tuple[str, int, int | str]] = [("edge", i, j) for i in range(7) for j in range(i + 1, 7)]
     moves += [("op", v, op) for v in range(1, 6) for op in OPS if op != ops[v]]
     own = spec.hash()
 
-    def apply(chosen):
+    def apply(chosen: list[tuple[str, int, int | str]]) -> Spec | None:
         m2, ops2 = m.copy(), list(ops)
-        for kind, a, b in chosen:
-            if kind == "edge":
+        for _kind, a, b in chosen:
+            if isinstance(b, int):  # an edge (kind "edge")
                 m2[a, b] ^= 1
             else:
                 ops2[a] = b

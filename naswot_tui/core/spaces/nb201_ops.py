@@ -1,6 +1,6 @@
 """Operations and networks of NAS-Bench-201 / NATS-Bench (topology and size).
 
-Written from the benchmark paper's description (SPEC section 5). Class names
+Written from the benchmark paper's description (docs/formats.md §3.2-3.3). Class names
 matter: the authors hook every module whose *class name* contains ``ReLU``,
 so ``ReLUConvBN`` must keep that name (and no other class here may contain
 it) for our scores to equal theirs.

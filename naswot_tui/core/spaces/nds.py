@@ -37,7 +37,6 @@ from naswot_tui.core.spaces.base import SearchSpace
 from naswot_tui.core.spaces.nds_registry import DATA_URL, PRIMARY, SWEEPS, cell_ops_of, family_of, space_name
 
 
-
 def sweep_of(name: str) -> str:
     for sweep in SWEEPS:
         if space_name(sweep) == name:
@@ -79,7 +78,8 @@ class NDSSpace(SearchSpace):
                 reasons.append(f"a {fam} network, not {self.family}")
             elif vocabulary is not None:
                 foreign = sorted(_genotype_ops(self.table.nets[r]) - vocabulary)
-                reasons.append(f"uses {', '.join(foreign)}, not in the {sweep.split('_')[0]} space" if foreign else None)
+                reasons.append(f"uses {', '.join(foreign)}, not in the {sweep.split('_')[0]} space"
+                               if foreign else None)
             else:
                 reasons.append(None)
         match = np.array([why is None for why in reasons], dtype=bool)
@@ -119,7 +119,8 @@ class NDSSpace(SearchSpace):
         try:
             net = json.loads(arch)
         except (TypeError, ValueError, RecursionError):  # RecursionError: nested thousands deep
-            raise UsageError(f"{self.name}: architecture must be the JSON of an NDS 'net' object, got {arch!r:.80}")
+            raise UsageError(f"{self.name}: architecture must be the JSON of an NDS 'net' object, "
+                             f"got {arch!r:.80}") from None
         why, family = net_problem(net)
         if why is None and family != self.family:
             why = f"a {family} network, not {self.family}"

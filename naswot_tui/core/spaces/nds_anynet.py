@@ -1,6 +1,6 @@
 """AnyNet networks of the NDS ResNet, ResNeXt-A/B, ResNet-B and Vanilla spaces.
 
-These are the networks NDS trained (BENCHMARK-FORMATS.md 2.7), not the ones
+These are the networks NDS trained (docs/formats.md §2.7), not the ones
 the NASWOT reference builds (2.8): element 0 of ``ds``/``ws``/``ss``/
 ``bot_muls``/``num_gs`` describes the stem, elements 1.. the stages, and
 ``num_gs`` is a number of groups. This reproduces the published ``params``
@@ -13,7 +13,7 @@ are in place, as pycls builds them; the binary code a hook reads is the same.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import nn

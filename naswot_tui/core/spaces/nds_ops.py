@@ -1,6 +1,6 @@
 """Cell networks of the NDS cell spaces (DARTS, ENAS, PNAS, NASNet, Amoeba).
 
-Written from BENCHMARK-FORMATS.md 2.7 (the DARTS-style ``NetworkCIFAR`` and
+Written from docs/formats.md §2.7 (the DARTS-style ``NetworkCIFAR`` and
 ``NetworkImageNet`` that NDS trained). Class names matter for the reference
 hook rule ("class name contains ReLU"): as in the authors' pycls code, only
 ``ReLUConvBN`` (the cells' ``preprocess`` ops) and ``nn.ReLU`` contain it;
@@ -16,7 +16,7 @@ pass of the authors' procedure).
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -167,7 +167,7 @@ OPS: dict[str, Callable[[int, int], nn.Module]] = {
     "dil_sep_conv_3x3": lambda c, s: DilSepConv(c, c, 3, s, 2, 2),
 }
 
-# Op vocabularies of the NDS cell spaces (BENCHMARK-FORMATS 2.4).
+# Op vocabularies of the NDS cell spaces (docs/formats.md §2.4).
 SPACE_OPS = {
     "nasnet": ("skip_connect", "conv_3x1_1x3", "conv_7x1_1x7", "dil_conv_3x3", "avg_pool_3x3", "max_pool_3x3",
                "max_pool_5x5", "max_pool_7x7", "conv_1x1", "conv_3x3", "sep_conv_3x3", "sep_conv_5x5",
@@ -197,7 +197,7 @@ class Genotype:
         self.reduce_concat = [int(i) for i in reduce_concat]
 
     @classmethod
-    def from_json(cls, g: dict) -> "Genotype":
+    def from_json(cls, g: dict) -> Genotype:
         return cls(g["normal"], g["normal_concat"], g["reduce"], g["reduce_concat"])
 
 

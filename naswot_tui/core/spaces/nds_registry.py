@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
+Info = TypeVar("Info")  # the caller's SpaceInfo class (kept out of this light module)
+
 DATA_URL = "https://dl.fbaipublicfiles.com/nds/data.zip"
 
-# Every sweep file of the NDS release (BENCHMARK-FORMATS 2.1).
+# Every sweep file of the NDS release (docs/formats.md §2.1).
 SWEEPS = (
     "Amoeba", "Amoeba_in", "DARTS", "DARTS_fix-w-d", "DARTS_in", "DARTS_lr-wd", "DARTS_lr-wd_in", "ENAS",
     "ENAS_fix-w-d", "ENAS_in", "NASNet", "NASNet_in", "PNAS", "PNAS_fix-w-d", "PNAS_in", "ResNeXt-A",
@@ -22,7 +27,7 @@ _ANYNET_FAMILY = {"ResNet": "res_basic_block", "ResNet-B": "res_bottleneck_block
                   "Vanilla": "double_plain_block"}
 
 
-# Op vocabulary of each cell design space (pycls genotypes; BENCHMARK-FORMATS 2.4). An entry
+# Op vocabulary of each cell design space (pycls genotypes; docs/formats.md §2.4). An entry
 # using another op belongs to another space: the wrong file for this --space.
 CELL_OPS = {
     "NASNet": frozenset({"skip_connect", "conv_3x1_1x3", "conv_7x1_1x7", "dil_conv_3x3", "avg_pool_3x3",
@@ -53,10 +58,10 @@ def family_of(sweep: str) -> str:
     return _ANYNET_FAMILY.get(sweep.split("_")[0], "cell")
 
 
-def nds_space_infos(space_info_cls) -> list:
+def nds_space_infos(space_info_cls: Callable[..., Info]) -> list[Info]:
     """SpaceInfo records of every NDS sweep, primary ones first."""
     ordered = list(PRIMARY) + [s for s in SWEEPS if s not in PRIMARY]
-    infos = []
+    infos: list[Info] = []
     for sweep in ordered:
         name = space_name(sweep)
         where = "ImageNet" if sweep.endswith("_in") else "CIFAR-10"
