@@ -2,8 +2,8 @@
 
 ``Run`` resolves the space, ground truth, device and data *before* it
 creates a trace (bad input never leaves an empty trace behind), then drives
-a search generator, writing every event to the trace and yielding it to the
-front end. Front ends: the headless CLI iterates ``Run.events()`` in the
+a search generator: every event goes to each sink (the trace first), then
+to the front end. Front ends: the headless CLI iterates ``Run.events()`` in the
 main thread; the TUI iterates it in a thread worker and receives events in
 batches (``batched``).
 """
@@ -37,7 +37,7 @@ from naswot_tui.core.events import (
     RunStarted,
 )
 from naswot_tui.core.search import Cancelled, Control, ResumeState, naswot_search, summarize
-from naswot_tui.core.trace import SCHEMA, Trace, TraceWriter, new_trace_path, read_trace
+from naswot_tui.core.trace import SCHEMA, Trace, TraceSink, new_trace_path, read_trace
 
 # ------------------------------------------------------------------ devices
 
@@ -433,7 +433,7 @@ class Run:
     """One search run: configuration, trace, and the event stream."""
 
     def __init__(self, config: RunConfig, trace_path: Path | None = None, control: Control | None = None,
-                 resume_from: Trace | None = None) -> None:
+                 resume_from: Trace | None = None, sinks: Iterable = ()) -> None:
         self.config = config.validate()
         self.control = control or Control()
         self.resume_from = resume_from
@@ -441,6 +441,8 @@ class Run:
         self.space = self.truth = self.device = self.evaluator = None
         self.status = "pending"
         self.finished: list[RepeatFinished] = []
+        #: extra sinks after the trace: objects with on_event(event) and close(end: RunFinished)
+        self.sinks: list = list(sinks)
 
     @classmethod
     def resume(cls, path: str | Path, control: Control | None = None, **overrides) -> "Run":
@@ -494,13 +496,6 @@ class Run:
                     "platform": platform.platform(terse=True)},
         }
 
-    def _events_per_repeat(self) -> int:
-        if self.config.search == "naswot":
-            return self.config.n
-        from naswot_tui.core import evolution
-
-        return evolution.expected_events(self.config, self.truth)
-
     def _search(self, resume: ResumeState) -> Iterator[Event]:
         c = self.config
         if c.search == "naswot":
@@ -509,73 +504,56 @@ class Run:
 
         return evolution.search(c, self.space, self.evaluator, self.truth, self.control, resume)
 
-    def events(self) -> Iterator[Event]:
-        """Run to the end, yielding every event; the trace is written as we go.
-
-        Cancellation (``control.cancel``) ends with a ``cancelled`` footer and a
-        ``RunFinished`` event; Ctrl-C writes the same footer, then raises
-        RunCancelled; any other exception writes ``failed`` and propagates.
-        """
-        if self.space is None:
-            self.prepare()
-        resume = ResumeState()
-        started_repeats: set[int] = set()
+    def _stream(self, resume: ResumeState) -> Iterator[Event]:
+        """The run's events, first to last but the footer: header, search."""
         if self.resume_from is not None:
             t = self.resume_from
             resume.finished = dict(t.repeat_ends)
             resume.scored = {(s.repeat, s.i): s for s in t.scores}
-            started_repeats = set(t.repeat_starts)
-            writer = TraceWriter(self.trace_path, append=True)
             yield RunStarted(t.header)
             yield LogMessage("info", f"resuming {self.trace_path.name}: {len(t.scores)} scores, "
                                      f"{len(t.repeat_ends)} repeat(s) already done")
         else:
-            writer = TraceWriter(self.trace_path)
-            started = RunStarted(self.header())
-            writer.write(started)
-            yield started
+            yield RunStarted(self.header())
+        yield from self._search(resume)
+
+    def events(self) -> Iterator[Event]:
+        """Run to the end: each event goes to every sink (the trace), then to the caller.
+
+        Cancellation (``control.cancel``) ends with a ``cancelled`` footer and a
+        ``RunFinished`` event; Ctrl-C writes the same footer, then raises
+        RunCancelled; any other exception writes ``failed`` and propagates.
+        The footer is written once, in the ``finally``.
+        """
+        if self.space is None:
+            self.prepare()
+        sinks = [TraceSink(self.trace_path, resume_from=self.resume_from), *self.sinks]
+        status, error = "failed", None
         self.status = "running"
-        current_repeat = -1
         try:
-            for event in self._search(resume):
-                repeat = getattr(event, "repeat", current_repeat)
-                if repeat != current_repeat and isinstance(event, (ArchScored, RepeatFinished)):
-                    current_repeat = repeat
-                    if repeat not in resume.finished:
-                        rs = self.evaluator.begin_repeat(repeat)
-                        rs.total = self._events_per_repeat()
-                        if repeat not in started_repeats:
-                            writer.write(rs)
-                        yield rs
-                writer.write(event)
+            for event in self._stream(ResumeState()):
+                for sink in sinks:
+                    sink.on_event(event)
                 if isinstance(event, RepeatFinished):
                     self.finished.append(event)
                 yield event
+            status = "completed"
         except Cancelled:
-            self.status = "cancelled"
-            end = RunFinished("cancelled", summarize(self.finished))
-            writer.write(end)
-            self.evaluator.close()  # pending cache rows, helper threads
-            writer.close()
-            yield end
-            return
+            status = "cancelled"
         except KeyboardInterrupt:
-            self.status = "cancelled"
-            writer.write(RunFinished("cancelled", summarize(self.finished)))
-            self.evaluator.close()  # pending cache rows, helper threads
-            writer.close()
+            status = "cancelled"
             raise RunCancelled(f"interrupted; trace saved to {self.trace_path} (resume with --resume)") from None
         except BaseException as exc:
-            self.status = "failed"
-            writer.write(RunFinished("failed", summarize(self.finished), error=f"{type(exc).__name__}: {exc}"))
-            self.evaluator.close()  # pending cache rows, helper threads
-            writer.close()
+            error = f"{type(exc).__name__}: {exc}"
             raise
-        self.status = "completed"
-        end = RunFinished("completed", summarize(self.finished))
-        writer.write(end)
-        self.evaluator.close()
-        writer.close()
+        finally:
+            self.status = status
+            end = RunFinished(status, summarize(self.finished), error=error)
+            try:
+                self.evaluator.close()  # pending cache rows, helper threads
+            finally:
+                for sink in sinks:
+                    sink.close(end)
         yield end
 
 
