@@ -335,6 +335,13 @@ class ArchEvaluator:
         arch = self._arch(index)
         score = params = None
         error = None
+        if self.proxy.known_cost is not None:
+            # params / FLOPs the space can compute: no network, no forward pass.
+            from naswot_tui.core.scoring import score_from_costs
+
+            known = score_from_costs(self.proxy, self.space, arch, tuple(batch.shape[1:]))
+            if known is not None:
+                return arch, known[0], known[1] / 1e6, None, time.perf_counter() - started
         try:
             with self._build_lock:  # the global RNG seeds default init: one build at a time
                 torch.manual_seed(init_seed(self.config.seed, index))
