@@ -18,7 +18,7 @@ import time
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -273,6 +273,14 @@ class ArchEvaluator:
         warnings.warn(f"score cache disabled for this run: {type(exc).__name__}: {exc}", stacklevel=2)
         self.cache = self._writer.cache = None
 
+    def environment(self) -> dict:
+        """The trace header's ``env``: versions and the device that scores."""
+        import torch
+
+        return {"app_version": __version__, "torch": torch.__version__, "numpy": np.__version__,
+                "python": platform.python_version(), "device": device_label(self.device),
+                "platform": platform.platform(terse=True)}
+
     def close(self) -> None:
         """Write pending scores and stop helper threads (also runs at exit)."""
         self._drop_ahead()
@@ -436,23 +444,47 @@ class ArchEvaluator:
 # ------------------------------------------------------------------ runs
 
 
+@dataclass
+class RunParts:
+    """What a run scores with, for callers that bring their own instead of
+    resolving the config's (the TUI's torch-free fake in tests and demos).
+
+    ``evaluator`` is called as ``evaluator(repeat, i, index) -> ArchScored`` and
+    has ``begin_repeat(repeat) -> RepeatStarted``, ``environment() -> dict`` and
+    ``close()``; ``created`` gives the header's timestamp (ISO 8601).
+    """
+
+    space: object
+    truth: GroundTruth
+    evaluator: object
+    created: Callable[[], str] | None = None
+
+
+def _now_iso() -> str:
+    return _dt.datetime.now().astimezone().isoformat(timespec="seconds")
+
+
 class Run:
     """One search run: configuration, trace, and the event stream."""
 
     def __init__(self, config: RunConfig, trace_path: Path | None = None, control: Control | None = None,
-                 resume_from: Trace | None = None, sinks: Iterable = ()) -> None:
+                 resume_from: Trace | None = None, sinks: Iterable = (), parts: RunParts | None = None) -> None:
         self.config = config.validate()
+        self.parts = parts
+        self._created = (parts.created if parts and parts.created else None) or _now_iso
         self.control = control or Control()
         self.resume_from = resume_from
         self.trace_path = Path(trace_path) if trace_path else None
         self.space = self.truth = self.device = self.evaluator = None
+        self._first_batch: RepeatStarted | None = None
         self.status = "pending"
         self.finished: list[RepeatFinished] = []
         #: extra sinks after the trace: objects with on_event(event) and close(end: RunFinished)
         self.sinks: list = list(sinks)
 
     @classmethod
-    def resume(cls, path: str | Path, control: Control | None = None, **overrides) -> "Run":
+    def resume(cls, path: str | Path, control: Control | None = None, parts: RunParts | None = None,
+               **overrides) -> "Run":
         """Continue an incomplete (or cancelled) trace in place."""
         trace = read_trace(path)
         if trace.status == "completed":
@@ -461,14 +493,15 @@ class Run:
         for key, value in overrides.items():
             if value is not None:
                 setattr(config, key, value)
-        return cls(config, trace_path=Path(path), control=control, resume_from=trace)
+        return cls(config, trace_path=Path(path), control=control, resume_from=trace, parts=parts)
 
     def prepare(self) -> None:
         """Resolve everything that can fail on user input (exit codes 2/3)."""
         from naswot_tui.core.spaces import get_space
 
         c = self.config
-        self.space = get_space(c.space, c.benchmark_file)
+        parts = self.parts
+        self.space = parts.space if parts else get_space(c.space, c.benchmark_file)
         if c.dataset not in self.space.datasets:
             if c.dataset == "cifar10" and len(self.space.datasets) == 1:
                 c.dataset = self.space.datasets[0]  # e.g. NDS ImageNet sweeps: the default follows the space
@@ -478,29 +511,28 @@ class Run:
         if c.unique and c.search == "naswot" and self.space.dense and c.n > self.space.size:
             raise UsageError(f"--unique --n {c.n}: space {c.space} has only {self.space.size} architectures; "
                              f"use --n {self.space.size} (or --n all) or drop --unique")
-        self.truth = ground_truth_for(c.space, c.benchmark_file, c.nb101_aggregate)
-        self.device = resolve_device(c.device, c.tf32)
-        self.evaluator = ArchEvaluator(c, self.space, self.truth, self.device)
-        self.evaluator.begin_repeat(0)  # loads the data now: a bad --data-root fails before a trace exists
+        if parts:
+            self.truth, self.evaluator = parts.truth, parts.evaluator
+        else:
+            self.truth = ground_truth_for(c.space, c.benchmark_file, c.nb101_aggregate)
+            self.device = resolve_device(c.device, c.tf32)
+            self.evaluator = ArchEvaluator(c, self.space, self.truth, self.device)
+        self._first_batch = self.evaluator.begin_repeat(0)  # loads the data now: a bad --data-root fails
+        #                                                     before a trace exists
         if self.trace_path is None:
             folder = Path(c.out_dir).expanduser() if c.out_dir else default_runs_dir()
             self.trace_path = new_trace_path(folder, c)
 
     def header(self) -> dict:
-        import torch
-
         c = self.config
         return {
-            "type": "header", "schema": SCHEMA, "config": c.to_dict(),
-            "created": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+            "type": "header", "schema": SCHEMA, "config": c.to_dict(), "created": self._created(),
             "space_size": self.space.size, "ground_truth": self.truth.source,
-            "data": self.evaluator._batch.description, "data_source": c.data,
-            "batch_fingerprint": self.evaluator._batch.fingerprint,
+            "data": self._first_batch.batch, "data_source": c.data,
+            "batch_fingerprint": self._first_batch.batch_fingerprint,
             "hook_rule": c.hook_rule, "batch_size": c.batch_size, "seed": c.seed, "proxy": c.proxy,
             "init_policy": "torch.manual_seed(SeedSequence([seed, index])) before build; default PyTorch init",
-            "env": {"app_version": __version__, "torch": torch.__version__, "numpy": np.__version__,
-                    "python": platform.python_version(), "device": device_label(self.device),
-                    "platform": platform.platform(terse=True)},
+            "env": self.evaluator.environment(),
         }
 
     def _search(self, resume: ResumeState) -> Iterator[Event]:
