@@ -1,7 +1,8 @@
 """The headless front end: consumes a Run's events, prints data on stdout.
 
 ``text``: one line per repeat and a summary; ``json``: one document at the
-end; ``jsonl``: every trace record as it is written. Progress is a rich bar
+end; ``jsonl``: every trace record as it is written. Records come from the
+events' own encoder (``events.to_record``), the one the trace uses. Progress is a rich bar
 on stderr, shown only when stderr is a terminal.
 """
 
@@ -13,7 +14,7 @@ import sys
 
 from naswot_tui.core.engine import Run
 from naswot_tui.core.errors import ExitCode, RunCancelled
-from naswot_tui.core.events import ArchScored, LogMessage, RepeatFinished, RepeatStarted, RunFinished, RunStarted
+from naswot_tui.core.events import ArchScored, LogMessage, RepeatFinished, RepeatStarted, RunFinished, to_record
 
 
 def _fmt(value, spec: str = ".2f") -> str:
@@ -25,10 +26,16 @@ def _fmt(value, spec: str = ".2f") -> str:
 
 
 def _pick(r: RepeatFinished) -> dict:
-    return {"repeat": r.repeat, "index": r.pick_index, "arch": r.pick_arch,
-            "score": r.pick_score if r.pick_score is None or math.isfinite(r.pick_score) else None,
-            "acc": r.pick_acc, "accs": r.pick_accs, "elapsed_s": r.elapsed_s,
-            "n_scored": r.n_scored, "n_errors": r.n_errors, **r.extra}
+    """A pick for the ``--json`` document: the repeat_end trace record (the one
+    encoder, so ``-inf`` keeps its ``score_inf``), its ``pick_`` prefix dropped."""
+    rec = to_record(r)
+    del rec["type"]
+    return {(key[5:] if key in _PICK_FIELDS else key): value for key, value in rec.items()}
+
+
+# the pick's own fields; search extras such as REA's "pick_fitness" keep their names
+_PICK_FIELDS = {"pick_index", "pick_arch", "pick_score", "pick_score_inf", "pick_score_nan", "pick_acc",
+                "pick_accs"}
 
 
 class _Progress:
@@ -84,7 +91,7 @@ def run_headless(run: Run, mode: str = "text") -> int:
     try:
         for event in run.events():
             if mode == "jsonl":
-                rec = _record(event)
+                rec = to_record(event)
                 if rec is not None:
                     out.write(json.dumps(rec, allow_nan=False) + "\n")
                     out.flush()
@@ -135,13 +142,3 @@ def run_headless(run: Run, mode: str = "text") -> int:
         code = ExitCode.INTERRUPTED
     return int(code)
 
-
-def _record(event) -> dict | None:
-    if isinstance(event, RunStarted):
-        return event.header
-    if isinstance(event, RepeatStarted):
-        return {"type": "repeat_start", "repeat": event.repeat, "total": event.total, "batch": event.batch,
-                "batch_fingerprint": event.batch_fingerprint}
-    if isinstance(event, (ArchScored, RepeatFinished, RunFinished)):
-        return event.to_record()
-    return None

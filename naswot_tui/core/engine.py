@@ -2,8 +2,8 @@
 
 ``Run`` resolves the space, ground truth, device and data *before* it
 creates a trace (bad input never leaves an empty trace behind), then drives
-a search generator, writing every event to the trace and yielding it to the
-front end. Front ends: the headless CLI iterates ``Run.events()`` in the
+a search generator: every event goes to each sink (the trace first), then
+to the front end. Front ends: the headless CLI iterates ``Run.events()`` in the
 main thread; the TUI iterates it in a thread worker and receives events in
 batches (``batched``).
 """
@@ -18,7 +18,7 @@ import time
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -37,7 +37,7 @@ from naswot_tui.core.events import (
     RunStarted,
 )
 from naswot_tui.core.search import Cancelled, Control, ResumeState, naswot_search, summarize
-from naswot_tui.core.trace import SCHEMA, Trace, TraceWriter, new_trace_path, read_trace
+from naswot_tui.core.trace import SCHEMA, Trace, TraceSink, new_trace_path, read_trace
 
 # ------------------------------------------------------------------ devices
 
@@ -273,6 +273,14 @@ class ArchEvaluator:
         warnings.warn(f"score cache disabled for this run: {type(exc).__name__}: {exc}", stacklevel=2)
         self.cache = self._writer.cache = None
 
+    def environment(self) -> dict:
+        """The trace header's ``env``: versions and the device that scores."""
+        import torch
+
+        return {"app_version": __version__, "torch": torch.__version__, "numpy": np.__version__,
+                "python": platform.python_version(), "device": device_label(self.device),
+                "platform": platform.platform(terse=True)}
+
     def close(self) -> None:
         """Write pending scores and stop helper threads (also runs at exit)."""
         self._drop_ahead()
@@ -335,6 +343,13 @@ class ArchEvaluator:
         arch = self._arch(index)
         score = params = None
         error = None
+        if self.proxy.known_cost is not None:
+            # params / FLOPs the space can compute: no network, no forward pass.
+            from naswot_tui.core.scoring import score_from_costs
+
+            known = score_from_costs(self.proxy, self.space, arch, tuple(batch.shape[1:]))
+            if known is not None:
+                return arch, known[0], known[1] / 1e6, None, time.perf_counter() - started
         try:
             with self._build_lock:  # the global RNG seeds default init: one build at a time
                 torch.manual_seed(init_seed(self.config.seed, index))
@@ -429,21 +444,47 @@ class ArchEvaluator:
 # ------------------------------------------------------------------ runs
 
 
+@dataclass
+class RunParts:
+    """What a run scores with, for callers that bring their own instead of
+    resolving the config's (the TUI's torch-free fake in tests and demos).
+
+    ``evaluator`` is called as ``evaluator(repeat, i, index) -> ArchScored`` and
+    has ``begin_repeat(repeat) -> RepeatStarted``, ``environment() -> dict`` and
+    ``close()``; ``created`` gives the header's timestamp (ISO 8601).
+    """
+
+    space: object
+    truth: GroundTruth
+    evaluator: object
+    created: Callable[[], str] | None = None
+
+
+def _now_iso() -> str:
+    return _dt.datetime.now().astimezone().isoformat(timespec="seconds")
+
+
 class Run:
     """One search run: configuration, trace, and the event stream."""
 
     def __init__(self, config: RunConfig, trace_path: Path | None = None, control: Control | None = None,
-                 resume_from: Trace | None = None) -> None:
+                 resume_from: Trace | None = None, sinks: Iterable = (), parts: RunParts | None = None) -> None:
         self.config = config.validate()
+        self.parts = parts
+        self._created = (parts.created if parts and parts.created else None) or _now_iso
         self.control = control or Control()
         self.resume_from = resume_from
         self.trace_path = Path(trace_path) if trace_path else None
         self.space = self.truth = self.device = self.evaluator = None
+        self._first_batch: RepeatStarted | None = None
         self.status = "pending"
         self.finished: list[RepeatFinished] = []
+        #: extra sinks after the trace: objects with on_event(event) and close(end: RunFinished)
+        self.sinks: list = list(sinks)
 
     @classmethod
-    def resume(cls, path: str | Path, control: Control | None = None, **overrides) -> "Run":
+    def resume(cls, path: str | Path, control: Control | None = None, parts: RunParts | None = None,
+               **overrides) -> "Run":
         """Continue an incomplete (or cancelled) trace in place."""
         trace = read_trace(path)
         if trace.status == "completed":
@@ -452,14 +493,15 @@ class Run:
         for key, value in overrides.items():
             if value is not None:
                 setattr(config, key, value)
-        return cls(config, trace_path=Path(path), control=control, resume_from=trace)
+        return cls(config, trace_path=Path(path), control=control, resume_from=trace, parts=parts)
 
     def prepare(self) -> None:
         """Resolve everything that can fail on user input (exit codes 2/3)."""
         from naswot_tui.core.spaces import get_space
 
         c = self.config
-        self.space = get_space(c.space, c.benchmark_file)
+        parts = self.parts
+        self.space = parts.space if parts else get_space(c.space, c.benchmark_file)
         if c.dataset not in self.space.datasets:
             if c.dataset == "cifar10" and len(self.space.datasets) == 1:
                 c.dataset = self.space.datasets[0]  # e.g. NDS ImageNet sweeps: the default follows the space
@@ -469,37 +511,29 @@ class Run:
         if c.unique and c.search == "naswot" and self.space.dense and c.n > self.space.size:
             raise UsageError(f"--unique --n {c.n}: space {c.space} has only {self.space.size} architectures; "
                              f"use --n {self.space.size} (or --n all) or drop --unique")
-        self.truth = ground_truth_for(c.space, c.benchmark_file, c.nb101_aggregate)
-        self.device = resolve_device(c.device, c.tf32)
-        self.evaluator = ArchEvaluator(c, self.space, self.truth, self.device)
-        self.evaluator.begin_repeat(0)  # loads the data now: a bad --data-root fails before a trace exists
+        if parts:
+            self.truth, self.evaluator = parts.truth, parts.evaluator
+        else:
+            self.truth = ground_truth_for(c.space, c.benchmark_file, c.nb101_aggregate)
+            self.device = resolve_device(c.device, c.tf32)
+            self.evaluator = ArchEvaluator(c, self.space, self.truth, self.device)
+        self._first_batch = self.evaluator.begin_repeat(0)  # loads the data now: a bad --data-root fails
+        #                                                     before a trace exists
         if self.trace_path is None:
             folder = Path(c.out_dir).expanduser() if c.out_dir else default_runs_dir()
             self.trace_path = new_trace_path(folder, c)
 
     def header(self) -> dict:
-        import torch
-
         c = self.config
         return {
-            "type": "header", "schema": SCHEMA, "config": c.to_dict(),
-            "created": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+            "type": "header", "schema": SCHEMA, "config": c.to_dict(), "created": self._created(),
             "space_size": self.space.size, "ground_truth": self.truth.source,
-            "data": self.evaluator._batch.description, "data_source": c.data,
-            "batch_fingerprint": self.evaluator._batch.fingerprint,
+            "data": self._first_batch.batch, "data_source": c.data,
+            "batch_fingerprint": self._first_batch.batch_fingerprint,
             "hook_rule": c.hook_rule, "batch_size": c.batch_size, "seed": c.seed, "proxy": c.proxy,
             "init_policy": "torch.manual_seed(SeedSequence([seed, index])) before build; default PyTorch init",
-            "env": {"app_version": __version__, "torch": torch.__version__, "numpy": np.__version__,
-                    "python": platform.python_version(), "device": device_label(self.device),
-                    "platform": platform.platform(terse=True)},
+            "env": self.evaluator.environment(),
         }
-
-    def _events_per_repeat(self) -> int:
-        if self.config.search == "naswot":
-            return self.config.n
-        from naswot_tui.core import evolution
-
-        return evolution.expected_events(self.config, self.truth)
 
     def _search(self, resume: ResumeState) -> Iterator[Event]:
         c = self.config
@@ -509,73 +543,56 @@ class Run:
 
         return evolution.search(c, self.space, self.evaluator, self.truth, self.control, resume)
 
-    def events(self) -> Iterator[Event]:
-        """Run to the end, yielding every event; the trace is written as we go.
-
-        Cancellation (``control.cancel``) ends with a ``cancelled`` footer and a
-        ``RunFinished`` event; Ctrl-C writes the same footer, then raises
-        RunCancelled; any other exception writes ``failed`` and propagates.
-        """
-        if self.space is None:
-            self.prepare()
-        resume = ResumeState()
-        started_repeats: set[int] = set()
+    def _stream(self, resume: ResumeState) -> Iterator[Event]:
+        """The run's events, first to last but the footer: header, search."""
         if self.resume_from is not None:
             t = self.resume_from
             resume.finished = dict(t.repeat_ends)
             resume.scored = {(s.repeat, s.i): s for s in t.scores}
-            started_repeats = set(t.repeat_starts)
-            writer = TraceWriter(self.trace_path, append=True)
             yield RunStarted(t.header)
             yield LogMessage("info", f"resuming {self.trace_path.name}: {len(t.scores)} scores, "
                                      f"{len(t.repeat_ends)} repeat(s) already done")
         else:
-            writer = TraceWriter(self.trace_path)
-            started = RunStarted(self.header())
-            writer.write(started)
-            yield started
+            yield RunStarted(self.header())
+        yield from self._search(resume)
+
+    def events(self) -> Iterator[Event]:
+        """Run to the end: each event goes to every sink (the trace), then to the caller.
+
+        Cancellation (``control.cancel``) ends with a ``cancelled`` footer and a
+        ``RunFinished`` event; Ctrl-C writes the same footer, then raises
+        RunCancelled; any other exception writes ``failed`` and propagates.
+        The footer is written once, in the ``finally``.
+        """
+        if self.space is None:
+            self.prepare()
+        sinks = [TraceSink(self.trace_path, resume_from=self.resume_from), *self.sinks]
+        status, error = "failed", None
         self.status = "running"
-        current_repeat = -1
         try:
-            for event in self._search(resume):
-                repeat = getattr(event, "repeat", current_repeat)
-                if repeat != current_repeat and isinstance(event, (ArchScored, RepeatFinished)):
-                    current_repeat = repeat
-                    if repeat not in resume.finished:
-                        rs = self.evaluator.begin_repeat(repeat)
-                        rs.total = self._events_per_repeat()
-                        if repeat not in started_repeats:
-                            writer.write(rs)
-                        yield rs
-                writer.write(event)
+            for event in self._stream(ResumeState()):
+                for sink in sinks:
+                    sink.on_event(event)
                 if isinstance(event, RepeatFinished):
                     self.finished.append(event)
                 yield event
+            status = "completed"
         except Cancelled:
-            self.status = "cancelled"
-            end = RunFinished("cancelled", summarize(self.finished))
-            writer.write(end)
-            self.evaluator.close()  # pending cache rows, helper threads
-            writer.close()
-            yield end
-            return
+            status = "cancelled"
         except KeyboardInterrupt:
-            self.status = "cancelled"
-            writer.write(RunFinished("cancelled", summarize(self.finished)))
-            self.evaluator.close()  # pending cache rows, helper threads
-            writer.close()
+            status = "cancelled"
             raise RunCancelled(f"interrupted; trace saved to {self.trace_path} (resume with --resume)") from None
         except BaseException as exc:
-            self.status = "failed"
-            writer.write(RunFinished("failed", summarize(self.finished), error=f"{type(exc).__name__}: {exc}"))
-            self.evaluator.close()  # pending cache rows, helper threads
-            writer.close()
+            error = f"{type(exc).__name__}: {exc}"
             raise
-        self.status = "completed"
-        end = RunFinished("completed", summarize(self.finished))
-        writer.write(end)
-        self.evaluator.close()
-        writer.close()
+        finally:
+            self.status = status
+            end = RunFinished(status, summarize(self.finished), error=error)
+            try:
+                self.evaluator.close()  # pending cache rows, helper threads
+            finally:
+                for sink in sinks:
+                    sink.close(end)
         yield end
 
 

@@ -1,8 +1,12 @@
 """Events a run emits, as plain dataclasses.
 
 Three sinks consume the same events: the trace writer, the headless
-printer and the TUI (which receives them in batches). Each event maps to
-one trace record (``to_record``) and back (``from_record``).
+printer and the TUI (which receives them in batches). Each event that
+belongs in a trace maps to one trace record (``to_record``) and back
+(``from_record``); ``to_record(event)`` / ``from_record(record)`` below
+dispatch on the type, and are the only encoder and decoder of trace
+records. ``LogMessage`` has no record: log lines are for the person
+watching, and traces hold data, so it is never written.
 """
 
 from __future__ import annotations
@@ -38,6 +42,13 @@ def decode_score(record: dict) -> float | None:
 class RunStarted:
     header: dict  # the trace header record
 
+    def to_record(self) -> dict:
+        return dict(self.header)
+
+    @classmethod
+    def from_record(cls, rec: dict) -> "RunStarted":
+        return cls(header=dict(rec))
+
 
 @dataclass
 class RepeatStarted:
@@ -45,6 +56,15 @@ class RepeatStarted:
     total: int
     batch: str            # human description of the minibatch
     batch_fingerprint: str
+
+    def to_record(self) -> dict:
+        return {"type": "repeat_start", "repeat": self.repeat, "total": self.total, "batch": self.batch,
+                "batch_fingerprint": self.batch_fingerprint}
+
+    @classmethod
+    def from_record(cls, rec: dict) -> "RepeatStarted":
+        return cls(repeat=rec["repeat"], total=rec.get("total", 0), batch=rec.get("batch", ""),
+                   batch_fingerprint=rec.get("batch_fingerprint", ""))
 
 
 @dataclass
@@ -125,6 +145,11 @@ class RunFinished:
             rec["error"] = self.error
         return rec
 
+    @classmethod
+    def from_record(cls, rec: dict) -> "RunFinished":
+        summary = {k: v for k, v in rec.items() if k not in ("type", "status", "error")}
+        return cls(status=rec.get("status", "failed"), summary=summary, error=rec.get("error"))
+
 
 @dataclass
 class LogMessage:
@@ -133,6 +158,23 @@ class LogMessage:
 
 
 Event = Union[RunStarted, RepeatStarted, ArchScored, RepeatFinished, RunFinished, LogMessage]
+
+#: record "type" -> event class; the header is the record whose type is "header"
+RECORD_TYPES: dict[str, type] = {"header": RunStarted, "repeat_start": RepeatStarted, "score": ArchScored,
+                                 "repeat_end": RepeatFinished, "end": RunFinished}
+
+
+def to_record(event: Event) -> dict | None:
+    """The trace record of ``event``; None for events that have none (LogMessage)."""
+    encode = getattr(event, "to_record", None)
+    return encode() if encode is not None else None
+
+
+def from_record(rec: dict) -> Event | None:
+    """The event a trace record came from; None for record types we do not know
+    (kept by the reader as extra records, so newer traces still load)."""
+    cls = RECORD_TYPES.get(rec.get("type", ""))
+    return cls.from_record(rec) if cls is not None else None
 
 
 def event_dict(event: Event) -> dict:

@@ -1,6 +1,7 @@
 """Regularised evolution (REA) and assisted REA (AREA): docs/method.md §5.2.
 
-Both are generators of the same events as ``search.naswot_search``:
+Both are generators of the same events as ``search.naswot_search``
+(each repeat they run opens with a ``RepeatStarted``):
 
 - AREA first scores a pool of ``pool_size`` random architectures with the
   run's proxy (NASWOT by default): one ``ArchScored`` per member,
@@ -46,7 +47,14 @@ from naswot_tui.core.benchmarks import GroundTruth
 from naswot_tui.core.config import RunConfig
 from naswot_tui.core.errors import BenchmarkError, TraceError
 from naswot_tui.core.events import ArchScored, Event, RepeatFinished
-from naswot_tui.core.search import Control, Evaluate, ResumeState, pick_accuracies, sample_indices
+from naswot_tui.core.search import (
+    Control,
+    Evaluate,
+    ResumeState,
+    pick_accuracies,
+    repeat_started,
+    sample_indices,
+)
 from naswot_tui.core.spaces import SearchSpace
 
 DEFAULT_BUDGET_S = 12000.0   # paper and NB201: 12000 simulated seconds on NB201
@@ -170,12 +178,14 @@ def search(config: RunConfig, space: SearchSpace, evaluate: Evaluate, truth: Gro
     control = control or Control()
     resume = resume or ResumeState()
     budget = plan_budget(config, truth)
+    total = expected_events(config, truth)
     for repeat in range(config.repeats):
         if repeat in resume.finished:
             for key in sorted(k for k in resume.scored if k[0] == repeat):
                 yield resume.scored[key]
             yield resume.finished[repeat]
             continue
+        yield repeat_started(evaluate, repeat, total)
         yield from _one_repeat(config, space, evaluate, truth, control, resume, budget, repeat)
 
 

@@ -226,6 +226,9 @@ class Proxy:
     description: str
     fn: Callable[[nn.Module, torch.Tensor], float]
     uses_batch: bool = True
+    #: which of ``SearchSpace.known_costs`` (0 params, 1 FLOPs) equals this proxy,
+    #: so a space that knows its costs is scored without building networks
+    known_cost: int | None = None
 
 
 PROXIES: dict[str, Proxy] = {
@@ -233,10 +236,12 @@ PROXIES: dict[str, Proxy] = {
                     lambda m, b: score_network(m, b, "reference")),
     "naswot-relu": Proxy("naswot-relu", "NASWOT log|K|, activation modules only",
                          lambda m, b: score_network(m, b, "relu")),
-    "params": Proxy("params", "number of parameters", lambda m, b: float(count_params(m)), uses_batch=False),
+    "params": Proxy("params", "number of parameters", lambda m, b: float(count_params(m)), uses_batch=False,
+                    known_cost=0),
     # Only the batch's image shape is used; NB201/NATS convention (conv + linear).
     "flops": Proxy("flops", "FLOPs of one image (NAS-Bench-201 convention)",
-                   lambda m, b: float(_flops(m, tuple(b.shape[1:]), convention="nb201")), uses_batch=False),
+                   lambda m, b: float(_flops(m, tuple(b.shape[1:]), convention="nb201")), uses_batch=False,
+                   known_cost=1),
 }
 
 
@@ -244,6 +249,17 @@ def _flops(model, input_size, convention):
     from naswot_tui.core.flops import flops  # lazy: keeps this module's imports as they were
 
     return flops(model, input_size, convention=convention)
+
+
+def score_from_costs(proxy: Proxy, space, arch: str, input_size) -> tuple[float, int] | None:
+    """``(score, params)`` of a cost proxy (params / FLOPs) when the space knows the
+    costs of ``build(arch, num_classes=1)`` (what the evaluator scores); else None."""
+    if proxy.known_cost is None:
+        return None
+    costs = space.known_costs(arch, 1, tuple(int(x) for x in input_size))
+    if costs is None:
+        return None
+    return float(costs[proxy.known_cost]), costs[0]
 
 
 def get_proxy(name: str, hook_rule: str = "reference") -> Proxy:

@@ -1,8 +1,9 @@
 """Searches as generators of events (docs/method.md §5.1).
 
 A search knows nothing about devices, traces or screens: it asks an
-``evaluate(repeat, index)`` callable for each candidate's score and yields
-events. Cancellation is cooperative: ``cancel`` (a threading.Event) is
+evaluator (``evaluate(repeat, i, index)``) for each candidate's score and
+yields events, starting each repeat it runs with a ``RepeatStarted`` (whose
+batch description comes from the evaluator's ``begin_repeat``). Cancellation is cooperative: ``cancel`` (a threading.Event) is
 checked between architectures; ``pause`` blocks between them while set.
 """
 
@@ -11,18 +12,30 @@ from __future__ import annotations
 import math
 import threading
 import time
-from dataclasses import dataclass, field
-from typing import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from typing import Iterator, Protocol
 
 import numpy as np
 
 from naswot_tui.core.benchmarks import DATASETS, GroundTruth
 from naswot_tui.core.config import RunConfig
-from naswot_tui.core.events import ArchScored, Event, RepeatFinished
+from naswot_tui.core.events import ArchScored, Event, RepeatFinished, RepeatStarted
 from naswot_tui.core.spaces import SearchSpace
 
-# evaluate(repeat, i, index) -> ArchScored (never raises for a bad architecture)
-Evaluate = Callable[[int, int, int], ArchScored]
+
+class Evaluate(Protocol):
+    """What a search scores with (core.engine.ArchEvaluator; tui.fake.FakeEvaluator)."""
+
+    def __call__(self, repeat: int, i: int, index: int) -> ArchScored:
+        """Score one candidate; never raises for a bad architecture (the error is on the record)."""
+
+    def begin_repeat(self, repeat: int) -> RepeatStarted:
+        """Get ready for ``repeat`` (its minibatch); describe it."""
+
+
+def repeat_started(evaluate: Evaluate, repeat: int, total: int) -> RepeatStarted:
+    """The event that opens a repeat: the evaluator's batch, the search's expected event count."""
+    return replace(evaluate.begin_repeat(repeat), repeat=repeat, total=total)
 
 
 class Cancelled(Exception):
@@ -100,6 +113,7 @@ def naswot_search(config: RunConfig, space: SearchSpace, evaluate: Evaluate, tru
                     yield rec
             yield resume.finished[repeat]
             continue
+        yield repeat_started(evaluate, repeat, config.n)
         indices = sample_indices(space, config.n, config.seed, repeat, config.unique)
         started = time.perf_counter()
         elapsed_before = 0.0

@@ -10,8 +10,9 @@ Records, one per line, header first::
 
 Scores that JSON cannot hold: ``-inf`` is ``"score": null, "score_inf": -1``
 and NaN is ``"score": null, "score_nan": true`` (see events.encode_score).
-Lines are written whole and flushed per batch; repeat ends and the footer
-are fsynced. A reader drops a torn last line (a crash mid-write), fails with
+Records are encoded by the events themselves (``events.to_record``) and
+written by ``TraceSink``, one of a run's sinks. Lines are written whole and
+flushed by time; repeat ends and the footer are fsynced. A reader drops a torn last line (a crash mid-write), fails with
 the line number on a corrupt middle line, and calls a file without ``end``
 ``incomplete`` (resumable).
 """
@@ -33,6 +34,7 @@ from naswot_tui.core.events import (
     RepeatStarted,
     RunFinished,
     RunStarted,
+    to_record,
 )
 
 SCHEMA = "naswot-trace/1"
@@ -43,7 +45,10 @@ def _dumps(record: dict) -> str:
 
 
 class TraceWriter:
-    """Appends records; ``flush`` after a batch, ``sync`` at milestones."""
+    """The file: appends whole records; ``flush`` after a batch, ``sync`` at milestones.
+
+    It knows nothing about events; ``TraceSink`` decides what goes in and when.
+    """
 
     def __init__(self, path: Path, append: bool = False) -> None:
         self.path = Path(path)
@@ -57,26 +62,15 @@ class TraceWriter:
         self._file.write(_dumps(record) + "\n")
 
     def write(self, event: Event) -> None:
-        if isinstance(event, RunStarted):
-            self.write_record(event.header)
-            self.sync()
-        elif isinstance(event, RepeatStarted):
-            self.write_record({"type": "repeat_start", "repeat": event.repeat, "total": event.total,
-                               "batch": event.batch, "batch_fingerprint": event.batch_fingerprint})
-        elif isinstance(event, ArchScored):
-            if not event.replayed:
-                self.write_record(event.to_record())
-                # Flush by time so a crash loses at most a fraction of a second of work.
-                if time.monotonic() - self._last_flush > 0.25:
-                    self.flush()
-        elif isinstance(event, RepeatFinished):
-            if event.replayed:
-                return
-            self.write_record(event.to_record())
-            self.sync()
-        elif isinstance(event, RunFinished):
-            self.write_record(event.to_record())
-            self.sync()
+        """Append the event's record (events without one, like LogMessage, are skipped)."""
+        record = to_record(event)
+        if record is not None:
+            self.write_record(record)
+
+    def flush_if_due(self, interval: float = 0.25) -> None:
+        # Flush by time so a crash loses at most a fraction of a second of work.
+        if time.monotonic() - self._last_flush > interval:
+            self.flush()
 
     def flush(self) -> None:
         self._file.flush()
@@ -90,6 +84,59 @@ class TraceWriter:
         if not self._file.closed:
             self.sync()
             self._file.close()
+
+
+class TraceSink:
+    """A run's trace as a consumer of its events (``on_event``), closed once with
+    the footer (``close``).
+
+    New runs: the header is written and fsynced first. Resumed runs append to
+    the same file: the header and the repeat starts it already holds are not
+    written again, and replayed scores / repeat ends (``replayed=True``) are
+    skipped, so a resumed trace has no duplicates. Scores are flushed by time,
+    repeat ends and the footer fsynced.
+    """
+
+    def __init__(self, path: Path, resume_from: Trace | None = None) -> None:
+        self.path = Path(path)
+        self.writer = TraceWriter(self.path, append=resume_from is not None)
+        self._resuming = resume_from is not None
+        self._started: set[int] = set(resume_from.repeat_starts) if resume_from is not None else set()
+        self.end: RunFinished | None = None
+
+    def on_event(self, event: Event) -> None:
+        if self.end is not None:
+            raise TraceError(f"trace {self.path} is closed; no event can follow its footer")
+        if isinstance(event, RunStarted):
+            if not self._resuming:
+                self.writer.write(event)
+                self.writer.sync()
+        elif isinstance(event, RepeatStarted):
+            if event.repeat not in self._started:
+                self._started.add(event.repeat)
+                self.writer.write(event)
+        elif isinstance(event, ArchScored):
+            if not event.replayed:
+                self.writer.write(event)
+                self.writer.flush_if_due()
+        elif isinstance(event, RepeatFinished):
+            if not event.replayed:
+                self.writer.write(event)
+                self.writer.sync()
+        elif isinstance(event, RunFinished):
+            self.close(event)
+        # LogMessage: not part of the trace
+
+    def close(self, end: RunFinished) -> None:
+        """Write the footer (completed / cancelled / failed) and close the file.
+        Only the first call writes; later ones do nothing."""
+        if self.end is not None:
+            return
+        self.end = end
+        try:
+            self.writer.write(end)
+        finally:
+            self.writer.close()
 
 
 def _truncate_torn_tail(path: Path) -> None:

@@ -1,6 +1,12 @@
-"""A deterministic stand-in for the engine (no torch): for UI tests, snapshots
-and demos. It emits the same event types and writes a real trace with the
-core TraceWriter, so cancel/resume/runs/compare work on its output.
+"""A torch-free stand-in for the scorer, for UI tests, snapshots and demos.
+
+Only the *scoring* is fake: ``FakeEvaluator`` gives each architecture of a
+small NB201-shaped ``FakeSpace`` a deterministic score, accuracy and size
+without building a network. Everything else is the real thing: the real
+search (``core.search`` / ``core.evolution``) draws the candidates, picks
+the argmax and emits the events, and the real ``core.engine.Run`` writes the
+trace through its trace sink (header, flushes, footer), so cancel, resume,
+runs and compare work on the output exactly as on a real run.
 """
 
 from __future__ import annotations
@@ -8,17 +14,22 @@ from __future__ import annotations
 import math
 import random
 import threading
-import time
 from pathlib import Path
+
+import numpy as np
 
 from naswot_tui.core.config import RunConfig
 from naswot_tui.core.errors import UsageError
-from naswot_tui.core.events import ArchScored, LogMessage, RepeatFinished, RepeatStarted, RunFinished, RunStarted
-from naswot_tui.core.search import Cancelled, Control, summarize
-from naswot_tui.core.trace import SCHEMA, TraceWriter
+from naswot_tui.core.events import ArchScored, LogMessage, RepeatStarted, RunStarted
+from naswot_tui.core.search import Control
+from naswot_tui.core.spaces.base import SearchSpace
 
 OPS = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 SPACE_SIZE = 5 ** 6
+FAKE_BATCH = "fake batch"
+FAKE_FINGERPRINT = "0" * 16
+FAKE_T_S = 0.05    # seconds charged per candidate: a steady rate for ETA and timing displays
+FAKE_CREATED = "2026-01-02T03:04:05+00:00"  # header timestamp: snapshots show the date
 
 
 def fake_arch(index: int) -> str:
@@ -27,11 +38,103 @@ def fake_arch(index: int) -> str:
     return f"|{ops[0]}~0|+|{ops[1]}~0|{ops[2]}~1|+|{ops[3]}~0|{ops[4]}~1|{ops[5]}~2|"
 
 
-class FakeSource:
-    """Scores are a fixed function of (seed, repeat, i); every 13th candidate fails.
+class FakeSpace(SearchSpace):
+    """5^6 NB201-shaped cells; index = the six ops as base-5 digits. It cannot build networks."""
 
-    ``hold_after``: stop after that many candidates of the run until cancelled or
-    ``release`` is set, so a test can look at a half-finished run.
+    name = "fake"
+    description = "torch-free fake space for UI tests"
+    datasets = ("cifar10", "cifar100", "ImageNet16-120")
+
+    @property
+    def size(self) -> int:
+        return SPACE_SIZE
+
+    def arch(self, index: int) -> str:
+        return fake_arch(self._check_index(index))
+
+    def index(self, arch: str) -> int:
+        try:
+            ops = [edge.split("~")[0] for node in arch.split("+") for edge in node.strip("|").split("|")]
+            return sum(OPS.index(op) * 5 ** k for k, op in enumerate(ops))
+        except ValueError:
+            raise UsageError(f"malformed fake arch {arch!r}") from None
+
+    def build(self, arch: str, num_classes: int = 1):
+        raise UsageError("the fake space has no networks; it is scored by FakeEvaluator")
+
+    def mutate(self, index: int, rng: np.random.Generator) -> int:
+        digit = int(rng.integers(6))
+        old = (index // 5 ** digit) % 5
+        new = [c for c in range(5) if c != old][int(rng.integers(4))]
+        return index + (new - old) * 5 ** digit
+
+
+class FakeTruth:
+    """Accuracies that follow the fake score loosely (so the picks look plausible)."""
+
+    source = "fake"
+
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+
+    def accuracy(self, index: int | None, dataset: str, split: str = "test", epochs: int = 200) -> float | None:
+        if index is None:
+            return None
+        rng = random.Random(index * 7919 + len(dataset) * 31 + len(split) + epochs)
+        base = 80.0 + (_fake_score(self.seed, index) - 1400.0) / 15.0 - (epochs < 200) * 8.0
+        return round(min(94.0, max(10.0, base + rng.uniform(-2, 2))), 2)
+
+    def params(self, index: int) -> float | None:
+        return round(0.1 + (index % 97) / 70.0, 3)
+
+    def train_time(self, index: int, dataset: str, epochs: int = 200) -> float | None:
+        return None  # REA/AREA then run on a count budget
+
+
+def _fake_score(seed: int, index: int) -> float:
+    rng = random.Random(seed * 100_003 + index)
+    return round(1400.0 + 150.0 * math.sin(index * 0.37) + rng.uniform(-40, 40), 3)
+
+
+class FakeEvaluator:
+    """Scores an index deterministically, with no torch; every 13th candidate of a repeat
+    "fails" (the UI tests count failures by position)."""
+
+    def __init__(self, config: RunConfig, truth: FakeTruth) -> None:
+        self.config, self.truth = config, truth
+
+    def begin_repeat(self, repeat: int) -> RepeatStarted:
+        return RepeatStarted(repeat, self.config.n, FAKE_BATCH, FAKE_FINGERPRINT)
+
+    def __call__(self, repeat: int, i: int, index: int) -> ArchScored:
+        arch = fake_arch(index)
+        if i % 13 == 12:
+            return ArchScored(repeat, i, index, arch, None, FAKE_T_S, error="RuntimeError: fake failure")
+        return ArchScored(repeat, i, index, arch, _fake_score(self.config.seed, index), FAKE_T_S,
+                          params=self.truth.params(index), acc=self.truth.accuracy(index, self.config.dataset))
+
+    def environment(self) -> dict:
+        return {"app_version": "test", "device": "cpu (fake)"}
+
+    def close(self) -> None:
+        pass
+
+
+def fake_parts(config: RunConfig):
+    """The injection the real ``Run`` takes instead of resolving space, truth and device."""
+    from naswot_tui.core.engine import RunParts
+
+    truth = FakeTruth(config.seed)
+    return RunParts(space=FakeSpace(), truth=truth, evaluator=FakeEvaluator(config, truth),
+                    created=lambda: FAKE_CREATED)
+
+
+class FakeSource:
+    """An event source for the TUI: the real ``Run`` on the fake evaluator.
+
+    ``hold_after``: after that many candidates of the run, stop until cancelled
+    or ``release`` is set, so a test can look at a half-finished run.
+    ``fail_prepare``: ``prepare`` raises UsageError with this text.
     """
 
     def __init__(self, config: RunConfig, control: Control, *, hold_after: int | None = None,
@@ -40,6 +143,7 @@ class FakeSource:
         self.hold_after, self.fail_prepare = hold_after, fail_prepare
         self.release = threading.Event()
         self.trace_path: Path | None = None
+        self.run = None
 
     @classmethod
     def factory(cls, **options):
@@ -53,6 +157,8 @@ class FakeSource:
         return make
 
     def prepare(self) -> None:
+        from naswot_tui.core.engine import Run  # no torch: the engine imports it only to score
+
         if self.fail_prepare:
             raise UsageError(self.fail_prepare)
         c = self.config
@@ -62,66 +168,23 @@ class FakeSource:
         while path.exists():
             k += 1
             path = folder / f"{base}-{k}.jsonl"
-        self.trace_path = path
-
-    def header(self) -> dict:
-        c = self.config
-        return {"type": "header", "schema": SCHEMA, "config": c.to_dict(), "created": "2026-01-02T03:04:05+00:00",
-                "space_size": SPACE_SIZE, "ground_truth": "fake", "data": "fake batch", "data_source": c.data,
-                "batch_fingerprint": "0" * 16, "hook_rule": c.hook_rule, "batch_size": c.batch_size,
-                "seed": c.seed, "proxy": c.proxy, "env": {"app_version": "test", "device": "cpu (fake)"}}
-
-    def _score(self, repeat: int, i: int) -> ArchScored:
-        rng = random.Random(self.config.seed * 100_003 + repeat * 1009 + i)
-        index = rng.randrange(SPACE_SIZE)
-        if i % 13 == 12:
-            return ArchScored(repeat, i, index, fake_arch(index), None, 0.05, error="RuntimeError: fake failure")
-        score = 1400.0 + 150.0 * math.sin(index * 0.37) + rng.uniform(-40, 40)
-        acc = round(min(94.0, max(10.0, 80.0 + (score - 1400.0) / 15.0 + rng.uniform(-2, 2))), 2)
-        return ArchScored(repeat, i, index, fake_arch(index), round(score, 3), 0.05,
-                          params=round(0.1 + (index % 97) / 70.0, 3), acc=acc)
+        self.run = Run(c, trace_path=path, control=self.control, parts=fake_parts(c))
+        self.run.prepare()
+        self.trace_path = self.run.trace_path
 
     def events(self):
-        c = self.config
-        writer = TraceWriter(self.trace_path)
-        picks: list[RepeatFinished] = []
-        emitted = 0
-
-        def out(event):
-            writer.write(event)
-            return event
-
-        yield out(RunStarted(self.header()))
-        yield LogMessage("info", f"fake source: {c.repeats} x {c.n} candidates")
-        try:
-            for repeat in range(c.repeats):
-                yield out(RepeatStarted(repeat, c.n, "fake batch", "0" * 16))
-                best: ArchScored | None = None
-                n_err = 0
-                for i in range(c.n):
-                    if self.hold_after is not None and emitted == self.hold_after:
-                        # batched() flushes when the next event arrives: make that happen before holding.
-                        time.sleep(0.2)
-                        yield LogMessage("info", f"fake source: holding after {emitted} candidates")
-                    if self.hold_after is not None and emitted >= self.hold_after:
-                        while not (self.release.is_set() or self.control.cancel.is_set()):
-                            self.control.cancel.wait(0.02)
-                    self.control.checkpoint()
-                    rec = self._score(repeat, i)
-                    emitted += 1
-                    n_err += rec.error is not None
-                    if rec.score is not None and (best is None or rec.score > best.score):
-                        best = rec
-                    yield out(rec)
-                pick = RepeatFinished(repeat, best.index, best.arch, best.score, best.acc,
-                                      {c.dataset: {"test": best.acc}}, elapsed_s=0.05 * c.n, n_scored=c.n,
-                                      n_errors=n_err)
-                picks.append(pick)
-                yield out(pick)
-        except Cancelled:
-            end = RunFinished("cancelled", summarize(picks))
-        else:
-            end = RunFinished("completed", summarize(picks))
-        writer.write(end)
-        writer.close()
-        yield end
+        """The run's events, held after ``hold_after`` (>= 1) scored candidates when asked."""
+        scored = 0
+        for event in self.run.events():
+            yield event
+            if isinstance(event, RunStarted):
+                c = self.config
+                yield LogMessage("info", f"fake evaluator: {c.repeats} x {c.n} candidates")
+            elif isinstance(event, ArchScored) and not event.replayed:
+                scored += 1
+                if scored == self.hold_after:
+                    yield LogMessage("info", f"fake evaluator: holding after {scored} candidates")
+                    # Holding here suspends the real run between two candidates, as a slow
+                    # network would; batched() still delivers what came before, by time.
+                    while not (self.release.is_set() or self.control.cancel.is_set()):
+                        self.control.cancel.wait(0.02)

@@ -5,7 +5,8 @@ per architecture.
 An event source has ``prepare()`` (raises NaswotError on bad input),
 ``events()`` and ``trace_path``. The real one wraps ``core.engine.Run``
 (imported inside the worker, so torch loads only when a run starts); tests
-pass ``FakeSource`` from ``naswot_tui.tui.fake``.
+pass ``FakeSource`` from ``naswot_tui.tui.fake``: the same ``Run`` on a fake
+evaluator.
 """
 
 from __future__ import annotations
@@ -70,16 +71,12 @@ def replay_events(trace) -> list:
             if current is not None and current in trace.repeat_ends:
                 events.append(trace.repeat_ends[current])
             current = s.repeat
-            start = trace.repeat_starts.get(current, {})
-            events.append(RepeatStarted(current, start.get("total", 0), start.get("batch", ""),
-                                        start.get("batch_fingerprint", "")))
+            events.append(RepeatStarted.from_record(trace.repeat_starts.get(current, {"repeat": current})))
         events.append(s)
     for r in sorted(trace.repeat_ends):
         if r == current or r not in {s.repeat for s in trace.scores}:
             events.append(trace.repeat_ends[r])
-    end = trace.end or {}
-    events.append(RunFinished(trace.status, {k: v for k, v in end.items() if k not in ("type", "status", "error")},
-                              error=end.get("error")))
+    events.append(RunFinished.from_record(trace.end or {"type": "end", "status": trace.status}))
     return events
 
 

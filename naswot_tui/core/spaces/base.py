@@ -57,6 +57,17 @@ class SearchSpace(ABC):
     def mutate(self, index: int, rng: np.random.Generator) -> int:
         """A neighbour of ``index`` that differs in exactly one choice."""
 
+    def known_costs(self, arch: str, num_classes: int = 1,
+                    input_size: tuple[int, int, int] = (3, 32, 32)) -> tuple[int, int] | None:
+        """``(parameters, FLOPs)`` of ``build(arch, num_classes)`` on one ``input_size``
+        image (FLOPs in NAS-Bench-201's convention: conv + linear), when the space
+        can say without building the network; None when it cannot (the default).
+
+        The ``params`` and ``flops`` proxies use it, so a whole-space run of them
+        builds no networks where the space knows its costs.
+        """
+        return None
+
     def num_classes(self, dataset: str) -> int:
         return {"cifar10": 10, "cifar100": 100, "ImageNet16-120": 120}.get(dataset, 10)
 

@@ -130,6 +130,53 @@ class NB201Space(SearchSpace):
         codes[edge] = choices[int(rng.integers(len(choices)))]
         return self._lookup[tuple(codes)]
 
+    def known_costs(self, arch: str, num_classes: int = 1,
+                    input_size: tuple[int, int, int] = (3, 32, 32)) -> tuple[int, int] | None:
+        """Exact params and FLOPs from the cell's op counts, without building it.
+
+        Every cell of the network has the same genotype at its stage's width,
+        and an edge's cost depends only on its op (``none`` and ``skip_connect``
+        cost nothing, a conv edge is ReLU-conv-BN): so each count is
+        ``base + sum(cost[op] * count(op))``. The coefficients come from building
+        one reference network per op on the ``meta`` device (shapes only, no
+        memory), once per (classes, input size); tests compare the result with
+        built networks.
+        """
+        coefficients = self._cost_coefficients(int(num_classes), tuple(int(x) for x in input_size))
+        base, per_op = coefficients
+        ops = parse_cell(arch)
+        params = base[0] + sum(per_op[op][0] for op in ops)
+        flops = base[1] + sum(per_op[op][1] for op in ops)
+        return params, flops
+
+    def _cost_coefficients(self, num_classes: int, input_size: tuple[int, int, int]):
+        key = (num_classes, input_size)
+        cached = self._cost_memo.get(key)
+        if cached is not None:
+            return cached
+        import torch
+
+        from naswot_tui.core.flops import flops as count_flops
+
+        def measure(ops: list[str]) -> tuple[int, int]:
+            with torch.device("meta"):
+                model = self.build(format_cell(ops), num_classes=num_classes)
+            params = sum(p.numel() for p in model.parameters())
+            return params, int(count_flops(model, input_size, convention="nb201"))
+
+        empty = ["none"] * len(EDGES)
+        base = measure(empty)
+        per_op = {}
+        for op in OPS:
+            one = measure([op] + empty[1:])
+            per_op[op] = (one[0] - base[0], one[1] - base[1])
+        self._cost_memo[key] = (base, per_op)
+        return self._cost_memo[key]
+
+    @cached_property
+    def _cost_memo(self) -> dict:
+        return {}
+
     def build(self, arch: str, num_classes: int = 1) -> nn.Module:
         ops = parse_cell(arch)
         n, c = self.cells_per_stage, self.stem_width
