@@ -20,7 +20,7 @@ import typer
 
 from naswot_tui.commands.common import fail
 from naswot_tui.core.config import RunConfig, options
-from naswot_tui.core.errors import ExitCode, NaswotError
+from naswot_tui.core.errors import ExitCode, NaswotError, UsageError
 
 app = typer.Typer(
     add_completion=False,
@@ -31,8 +31,6 @@ app = typer.Typer(
 
 def _parse_n(text: str) -> tuple[int, bool]:
     """``--n 100`` or ``--n all`` (every architecture once)."""
-    from naswot_tui.core.errors import UsageError
-
     if text.strip().lower() == "all":
         return -1, True
     try:
@@ -52,11 +50,11 @@ def _run_config_parameters() -> list[inspect.Parameter]:
     params = []
     for opt in options():
         kind = opt.cli_type or opt.py_type
-        annotation: Any = Optional[kind] if opt.optional else kind  # noqa: UP007 - typer reads it at runtime
+        annotation: Any = kind | None if opt.optional else kind
         decls = [f"{opt.flag}/{opt.off_flag}"] if opt.off_flag else [opt.flag]
         default = str(opt.default) if opt.cli_type is str and opt.default is not None else opt.default
         info = typer.Option(default, *decls, help=opt.help, metavar=opt.metavar,
-                            rich_help_panel=opt.group.title)
+                            rich_help_panel=opt.group.heading)
         params.append(inspect.Parameter(opt.name, inspect.Parameter.KEYWORD_ONLY, default=info,
                                         annotation=annotation))
     return params
@@ -77,9 +75,9 @@ def _hand_written_parameters() -> tuple[list[inspect.Parameter], list[inspect.Pa
                                             rich_help_panel=_OUTPUT_PANEL)),
         param("as_jsonl", bool, typer.Option(False, "--jsonl", help="Print trace records as JSON Lines.",
                                              rich_help_panel=_OUTPUT_PANEL)),
-        param("resume", Optional[str], typer.Option(None, "--resume", metavar="TRACE",  # noqa: UP007
-                                                    help="Continue an incomplete trace.",
-                                                    rich_help_panel=_OUTPUT_PANEL)),
+        param("resume", str | None, typer.Option(None, "--resume", metavar="TRACE",
+                                                 help="Continue an incomplete trace.",
+                                                 rich_help_panel=_OUTPUT_PANEL)),
     ]
     return before, after
 
@@ -87,13 +85,11 @@ def _hand_written_parameters() -> tuple[list[inspect.Parameter], list[inspect.Pa
 def config_from_cli(values: dict[str, Any]) -> RunConfig:
     """The RunConfig that parsed CLI values describe; ``--n all`` is resolved against the space.
 
-    Raises UsageError (exit 2) for a value no declaration accepts.
+    ``n`` arrives as text (it may be ``all``); ``validate`` (in ``Run``) checks the rest.
     """
-    from naswot_tui.core.errors import UsageError
-
-    values = {opt.name: values[opt.name] for opt in options()}
-    n_value, all_archs = _parse_n(values.pop("n"))
-    config = RunConfig(n=1 if all_archs else n_value, **values)
+    given = {opt.name: values[opt.name] for opt in options()}
+    n_value, all_archs = _parse_n(given.pop("n"))
+    config = RunConfig(n=1 if all_archs else n_value, **given)
     if all_archs:
         from naswot_tui.core.spaces import get_space
 
@@ -130,7 +126,6 @@ def main_command(ctx: typer.Context, *, headless: bool, as_json: bool, as_jsonl:
         run_app()
         return
     from naswot_tui.core.engine import Run
-    from naswot_tui.core.errors import UsageError
 
     try:
         if as_json and as_jsonl:

@@ -142,7 +142,7 @@ def test_help_lists_every_option_in_its_group():
 
     out = run_cli("--help", env={"COLUMNS": "120", "NO_COLOR": "1"})
     assert out.returncode == 0, out.stderr
-    panels = {g: out.stdout.index(g.title) for g in Group}
+    panels = {g: out.stdout.index(g.heading) for g in Group}
     assert panels[Group.BASIC] < panels[Group.SEARCH] < panels[Group.ADVANCED]
     for opt in options():
         at = out.stdout.index(f"{opt.flag} ")

@@ -48,7 +48,7 @@ class Group(str, Enum):
     ADVANCED = "advanced"
 
     @property
-    def title(self) -> str:
+    def heading(self) -> str:
         return _GROUP_TITLES[self]
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+from contextlib import suppress
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,10 +85,8 @@ def remembered_config(saved: Any) -> RunConfig:
         return config
     for opt in options():
         if opt.name in saved:
-            try:
+            with suppress(UsageError):  # a bad value keeps this field's default only
                 setattr(config, opt.name, opt.check_value(saved[opt.name]))
-            except UsageError:
-                pass  # keep the default for this field only
     if config.data == "root" and not config.data_root:
         config.data = "embedded"
     return config

@@ -66,7 +66,7 @@ class SetupScreen(Screen):
                 if opt.group is Group.BASIC:
                     yield _row(opt, getattr(config, opt.name))
             for group in (Group.SEARCH, Group.ADVANCED):
-                with Collapsible(title=group.title, id=f"group-{group.value}", classes="option-group"):
+                with Collapsible(title=group.heading, id=f"group-{group.value}", classes="option-group"):
                     for opt in options():
                         if opt.group is group:
                             yield _row(opt, getattr(config, opt.name))
