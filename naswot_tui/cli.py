@@ -10,14 +10,17 @@ terminal. Exit codes (core.errors.ExitCode): 0 ok, 1 runtime failure,
 
 from __future__ import annotations
 
+import inspect
 import json
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 
-from naswot_tui.core.errors import ExitCode, NaswotError
+from naswot_tui.commands.common import fail
+from naswot_tui.core.config import RunConfig, options
+from naswot_tui.core.errors import ExitCode, NaswotError, UsageError
 
 app = typer.Typer(
     add_completion=False,
@@ -26,16 +29,8 @@ app = typer.Typer(
 )
 
 
-def fail(exc: NaswotError) -> "typer.Exit":
-    """One line on stderr, the documented exit code."""
-    typer.echo(f"error: {exc}", err=True)
-    return typer.Exit(int(exc.exit_code))
-
-
 def _parse_n(text: str) -> tuple[int, bool]:
     """``--n 100`` or ``--n all`` (every architecture once)."""
-    from naswot_tui.core.errors import UsageError
-
     if text.strip().lower() == "all":
         return -1, True
     try:
@@ -44,40 +39,85 @@ def _parse_n(text: str) -> tuple[int, bool]:
         raise UsageError(f"--n takes a whole number or 'all' (got {text!r})") from None
 
 
-@app.callback(invoke_without_command=True)
-def main_command(
-    ctx: typer.Context,
-    headless: bool = typer.Option(False, "--headless", help="Run a search without the UI and print results."),
-    space: str = typer.Option("nb201", "--space", help="Search space: nb201 (= nats-tss), nats-sss, nb101, nds-*."),
-    dataset: str = typer.Option("cifar10", "--dataset", help="cifar10 | cifar100 | ImageNet16-120."),
-    n: str = typer.Option("100", "--n", help="Architectures scored per repeat, or 'all'."),
-    repeats: int = typer.Option(1, "--repeats", help="Independent repeats (the paper: 500)."),
-    seed: int = typer.Option(1, "--seed", help="Run seed: draws, batch and initialisation derive from it."),
-    unique: bool = typer.Option(False, "--unique", help="Draw without replacement (the reference draws with)."),
-    data_root: Optional[str] = typer.Option(None, "--data-root", help="Folder holding the dataset."),
-    data: Optional[str] = typer.Option(None, "--data", help="embedded (default) | root | synthetic."),
-    split_file: Optional[str] = typer.Option(None, "--split-file", help="cifar10-valid split JSON (train half)."),
-    benchmark_file: Optional[str] = typer.Option(None, "--benchmark-file", help="Benchmark file or directory."),
-    device: str = typer.Option("auto", "--device", help="auto | cpu | cuda | cuda:N | all (one worker per GPU)."),
-    batch_size: int = typer.Option(128, "--batch-size", help="Images in the scoring batch (paper: 128)."),
-    hook_rule: str = typer.Option("reference", "--hook-rule", help="reference (authors') | relu."),
-    proxy: str = typer.Option("naswot", "--proxy", help="Score that ranks candidates."),
-    search: str = typer.Option("naswot", "--search", help="naswot | rea | area."),
-    pool_size: int = typer.Option(20, "--pool-size", help="AREA: architectures scored first (paper: 20)."),
-    seed_top_k: int = typer.Option(10, "--seed-top-k", help="AREA: best k seed the population; REA: population size (paper: 10)."),
-    tournament_size: int = typer.Option(5, "--tournament-size", help="REA/AREA tournament size (paper silent; default 5)."),
-    budget_s: Optional[float] = typer.Option(None, "--budget-s", help="REA/AREA: simulated training seconds (default 12000 when the benchmark has times)."),
-    budget_evals: Optional[int] = typer.Option(None, "--budget-evals", help="REA/AREA: fitness evaluations (default 100 when it has none)."),
-    nb101_aggregate: str = typer.Option("mean", "--nb101-aggregate",
-                                        help="NB101 ground truth over the 3 repeats: mean | max (the authors')."),
-    tf32: bool = typer.Option(False, "--tf32", help="Allow TF32 on GPU (changes scores)."),
-    cache: bool = typer.Option(True, "--cache/--no-cache", help="Reuse and store scores in the score cache."),
-    amp: Optional[str] = typer.Option(None, "--amp", help="bf16 | fp16 forward pass (changes scores; never default)."),
-    out: Optional[str] = typer.Option(None, "--out", help="Folder for the trace (default: user data dir)."),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
-    as_jsonl: bool = typer.Option(False, "--jsonl", help="Print trace records as JSON Lines."),
-    resume: Optional[str] = typer.Option(None, "--resume", help="Continue an incomplete trace."),
-) -> None:
+# ---------------------------------------------------------------- the headless command
+# The RunConfig flags are generated from the field declarations in core/config.py;
+# only the flags that are not part of a run's description are written here.
+_OUTPUT_PANEL = "Mode and output"
+
+
+def _run_config_parameters() -> list[inspect.Parameter]:
+    """One typer option per RunConfig field, from its declaration."""
+    params = []
+    for opt in options():
+        kind = opt.cli_type or opt.py_type
+        annotation: Any = kind | None if opt.optional else kind
+        decls = [f"{opt.flag}/{opt.off_flag}"] if opt.off_flag else [opt.flag]
+        default = str(opt.default) if opt.cli_type is str and opt.default is not None else opt.default
+        info = typer.Option(default, *decls, help=opt.help, metavar=opt.metavar,
+                            rich_help_panel=opt.group.heading)
+        params.append(inspect.Parameter(opt.name, inspect.Parameter.KEYWORD_ONLY, default=info,
+                                        annotation=annotation))
+    return params
+
+
+def _hand_written_parameters() -> tuple[list[inspect.Parameter], list[inspect.Parameter]]:
+    """(before, after) the generated ones: the mode flag first, output and resume last."""
+    def param(name: str, annotation: Any, info: Any) -> inspect.Parameter:
+        return inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=info, annotation=annotation)
+
+    before = [
+        inspect.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=typer.Context),
+        param("headless", bool, typer.Option(False, "--headless", rich_help_panel=_OUTPUT_PANEL,
+                                             help="Run a search without the UI and print results.")),
+    ]
+    after = [
+        param("as_json", bool, typer.Option(False, "--json", help="Print one JSON document.",
+                                            rich_help_panel=_OUTPUT_PANEL)),
+        param("as_jsonl", bool, typer.Option(False, "--jsonl", help="Print trace records as JSON Lines.",
+                                             rich_help_panel=_OUTPUT_PANEL)),
+        param("resume", str | None, typer.Option(None, "--resume", metavar="TRACE",
+                                                 help="Continue an incomplete trace.",
+                                                 rich_help_panel=_OUTPUT_PANEL)),
+    ]
+    return before, after
+
+
+def config_from_cli(values: dict[str, Any]) -> RunConfig:
+    """The RunConfig that parsed CLI values describe; ``--n all`` is resolved against the space.
+
+    ``n`` arrives as text (it may be ``all``); ``validate`` (in ``Run``) checks the rest.
+    """
+    given = {opt.name: values[opt.name] for opt in options()}
+    n_value, all_archs = _parse_n(given.pop("n"))
+    config = RunConfig(n=1 if all_archs else n_value, **given)
+    if all_archs:
+        from naswot_tui.core.spaces import get_space
+
+        config.unique = True
+        whole = get_space(config.space, config.benchmark_file)
+        if not whole.dense:
+            raise UsageError(f"--n all: space {config.space} cannot be enumerated without its "
+                             "benchmark file; pass --benchmark-file or a number")
+        config.n = whole.size
+    return config
+
+
+def parse_headless_line(args: list[str]) -> RunConfig:
+    """The checked RunConfig a ``naswot-tui --headless ...`` argument list describes, without
+    running it (tests and tools use it to prove a command line means what a form shows).
+
+    ``args`` may start with the program name (as ``RunConfig.to_cli_args`` writes it).
+    """
+    if args and not args[0].startswith("-"):
+        args = args[1:]
+    command = typer.main.get_command(app)
+    with command.make_context("naswot-tui", list(args)) as ctx:
+        return config_from_cli(ctx.params).validate()
+
+
+def main_command(ctx: typer.Context, *, headless: bool, as_json: bool, as_jsonl: bool, resume: str | None,
+                 **values: Any) -> None:
+    """Open the app, or (--headless) run a search and print its results."""
     if ctx.invoked_subcommand is not None:
         return
     if not headless:
@@ -85,35 +125,15 @@ def main_command(
 
         run_app()
         return
-    from naswot_tui.core.config import RunConfig
     from naswot_tui.core.engine import Run
-    from naswot_tui.core.errors import UsageError
 
     try:
         if as_json and as_jsonl:
             raise UsageError("--json and --jsonl are exclusive; pick one")
         if resume:
-            run = Run.resume(resume, out_dir=None, cache=None if cache else False)
+            run = Run.resume(resume, out_dir=None, cache=None if values["cache"] else False)
         else:
-            n_value, all_archs = _parse_n(n)
-            config = RunConfig(
-                space=space, dataset=dataset, n=1 if all_archs else n_value, repeats=repeats, seed=seed,
-                unique=unique or all_archs, data=data or ("root" if data_root else "embedded"),
-                data_root=data_root, split_file=split_file, benchmark_file=benchmark_file, device=device,
-                batch_size=batch_size, hook_rule=hook_rule, proxy=proxy, search=search, tf32=tf32, cache=cache, amp=amp,
-                nb101_aggregate=nb101_aggregate, out_dir=out,
-                pool_size=pool_size, seed_top_k=seed_top_k, tournament_size=tournament_size,
-                budget_s=budget_s, budget_evals=budget_evals,
-            )
-            if all_archs:
-                from naswot_tui.core.spaces import get_space
-
-                whole = get_space(config.space, config.benchmark_file)
-                if not whole.dense:
-                    raise UsageError(f"--n all: space {config.space} cannot be enumerated without its "
-                                     "benchmark file; pass --benchmark-file or a number")
-                config.n = whole.size
-            run = Run(config)
+            run = Run(config_from_cli(values))
         run.prepare()
     except NaswotError as exc:
         raise fail(exc) from None
@@ -121,6 +141,12 @@ def main_command(
 
     code = run_headless(run, mode="json" if as_json else "jsonl" if as_jsonl else "text")
     raise typer.Exit(code)
+
+
+_before, _after = _hand_written_parameters()
+main_command.__signature__ = inspect.Signature([*_before, *_run_config_parameters(), *_after])  # type: ignore[attr-defined]
+main_command.__annotations__ = {}  # the signature carries the types typer reads
+app.callback(invoke_without_command=True)(main_command)
 
 
 @app.command("runs")

@@ -63,6 +63,12 @@ def test_text_summary(tmp_path):
     (["--n", "0"], 2, "--n must be at least 1"),
     (["--n", "20000", "--unique"], 2, "only 15625 architectures"),
     (["--hook-rule", "gelu"], 2, "unknown hook rule"),
+    # Checks generated from the option declarations (core/config.py).
+    (["--seed", "-1"], 2, "--seed must be at least 0"),
+    (["--proxy", "zen"], 2, "unknown proxy 'zen' for --proxy"),
+    (["--amp", "fp8"], 2, "leave it out for fp32"),
+    (["--device", "tpu"], 2, "unknown device 'tpu'"),
+    (["--search", "rea", "--budget-s", "0"], 2, "--budget-s must be greater than 0"),
 ])
 def test_bad_input_exit_codes(tmp_path, args, code, fragment):
     out = run_cli("--headless", "--n", "2", "--json", "--out", str(tmp_path), *args)
@@ -128,3 +134,17 @@ def test_sigint_writes_cancelled_footer_and_exits_130(tmp_path):
 def test_python_dash_m_and_console_script_agree():
     out = run_cli("--help")
     assert out.returncode == 0 and "--headless" in out.stdout
+
+
+def test_help_lists_every_option_in_its_group():
+    """--help (generated from the declarations) shows each flag once, under its group's panel."""
+    from naswot_tui.core.config import Group, options
+
+    out = run_cli("--help", env={"COLUMNS": "120", "NO_COLOR": "1"})
+    assert out.returncode == 0, out.stderr
+    panels = {g: out.stdout.index(g.heading) for g in Group}
+    assert panels[Group.BASIC] < panels[Group.SEARCH] < panels[Group.ADVANCED]
+    for opt in options():
+        at = out.stdout.index(f"{opt.flag} ")
+        group_at = max((p for p in panels.values() if p < at), default=-1)
+        assert group_at == panels[opt.group], opt.flag

@@ -112,7 +112,7 @@ class NaswotApp(App):
         return False
 
     def start_run(self, config) -> None:
-        config.out_dir = str(self.settings.runs_dir)
+        config.out_dir = config.out_dir or str(self.settings.runs_dir)  # the form may name its own folder
         self._launch("run", lambda: self.runner.start(config))
 
     def resume_run(self, path: str) -> None:

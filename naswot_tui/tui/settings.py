@@ -3,19 +3,21 @@
 ``Settings`` is the one argument of ``make_app``: the CLI fills it from the
 environment, tests fill it with temporary folders, a fake event source and a
 frozen clock. The remembered part (last run config, theme) is a small JSON
-file in the user config dir.
+file in the user config dir; it remembers every RunConfig field.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from contextlib import suppress
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from naswot_tui.core.config import RunConfig, default_runs_dir
+from naswot_tui.core.config import RunConfig, default_runs_dir, options
+from naswot_tui.core.errors import UsageError
 
 
 def default_config_dir() -> Path:
@@ -110,10 +112,20 @@ class Settings:
             pass  # remembering is a convenience; never fail a run over it
 
     def last_config(self) -> RunConfig:
-        saved = self.load_state().get("last_config")
-        try:
-            config = RunConfig.from_dict(saved) if isinstance(saved, dict) else RunConfig(n=100)
-        except (TypeError, ValueError):
-            config = RunConfig(n=100)
-        config.out_dir = None  # traces always go to runs_dir from the app
+        """The config of the last run started from the app (every field), or the defaults."""
+        return remembered_config(self.load_state().get("last_config"))
+
+
+def remembered_config(saved: Any) -> RunConfig:
+    """A RunConfig from remembered values. A value that is no longer valid (a hand-edited
+    or damaged file, a space that was removed) falls back to that field's default."""
+    config = RunConfig()
+    if not isinstance(saved, dict):
         return config
+    for opt in options():
+        if opt.name in saved:
+            with suppress(UsageError):  # a bad value keeps this field's default only
+                setattr(config, opt.name, opt.check_value(saved[opt.name]))
+    if config.data == "root" and not config.data_root:
+        config.data = "embedded"
+    return config

@@ -1,29 +1,53 @@
-"""Setup: one form over RunConfig, the equivalent headless command line, Start."""
+"""Setup: the form over RunConfig, the equivalent headless command line, Start.
+
+The form is generated from the option declarations in ``core/config.py``:
+one row per RunConfig field, basic fields first, the search and advanced
+ones in collapsible groups. Whatever headless accepts, the form offers, and
+the command line under the form reproduces every choice.
+"""
 
 from __future__ import annotations
 
+from contextlib import suppress
 from pathlib import Path
+from typing import Any
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Header, Input, Label, Select, Static
+from textual.widget import Widget as TextualWidget
+from textual.widgets import Button, Checkbox, Collapsible, Footer, Header, Input, Label, Select, Static
+from textual.widgets.select import InvalidSelectValueError
 
-from naswot_tui.core.config import RunConfig
-from naswot_tui.core.data import DATA_SOURCES, DATASETS
+from naswot_tui.core.config import Group, Option, RunConfig, Widget, option, options
 from naswot_tui.core.errors import NaswotError, UsageError
-from naswot_tui.core.spaces import SPACES, space_names
 
-# core.scoring.HOOK_RULES, repeated here because that module imports torch;
-# the device probe replaces these with the real list once torch is loaded.
-HOOK_RULES = ("reference", "relu")
-INT_FIELDS = ("n", "repeats", "seed", "batch_size")
+# Fields whose value decides whether other rows apply (e.g. search -> pool size).
+_CONTROLLERS = {opt.shown_when[0] for opt in options() if opt.shown_when}
 
 
-def _row(label: str, widget) -> Horizontal:
-    return Horizontal(Label(label, classes="field-label"), widget, classes="field")
+def _editor(opt: Option, value: Any) -> TextualWidget:
+    """The input widget for one option, holding ``value``."""
+    if opt.widget is Widget.SELECT:
+        choices = list(opt.choice_values())
+        if value not in choices:
+            value = opt.default  # e.g. a remembered GPU: on_mount restores it once the probe lists it
+        return Select([(opt.describe_choice(v), v) for v in choices], value=value, allow_blank=False,
+                      compact=True, id=opt.name)
+    if opt.widget is Widget.CHECKBOX:
+        return Checkbox(opt.help, bool(value), compact=True, id=opt.name)
+    kind = {Widget.INTEGER: "integer", Widget.NUMBER: "number"}.get(opt.widget, "text")
+    return Input("" if value is None else str(value), type=kind, placeholder=opt.placeholder, compact=True,
+                 id=opt.name)
+
+
+def _row(opt: Option, value: Any) -> Horizontal:
+    row = Horizontal(Label(opt.label, classes="field-label"), _editor(opt, value), classes="field",
+                     id=f"row-{opt.name}")
+    row.tooltip = f"{opt.flag}: {opt.help}"
+    return row
 
 
 class SetupScreen(Screen):
@@ -35,46 +59,34 @@ class SetupScreen(Screen):
     ]
 
     def compose(self) -> ComposeResult:
-        c = self.app.settings.last_config()
-        spaces = space_names()
+        config = self.app.settings.last_config()
         yield Header()
         with VerticalScroll(id="setup-form"):
-            yield _row("Search space", Select([(f"{n}  {SPACES[n].description}", n) for n in spaces],
-                                              value=c.space if c.space in spaces else spaces[0],
-                                              allow_blank=False, compact=True, id="space"))
-            yield _row("Dataset", Select([(d, d) for d in DATASETS], value=c.dataset if c.dataset in DATASETS
-                                         else DATASETS[0], allow_blank=False, compact=True, id="dataset"))
-            yield _row("Sample size N", Input(str(c.n), type="integer", compact=True, id="n"))
-            yield _row("Repeats", Input(str(c.repeats), type="integer", compact=True, id="repeats"))
-            yield _row("Seed", Input(str(c.seed), type="integer", compact=True, id="seed"))
-            yield _row("Batch size", Input(str(c.batch_size), type="integer", compact=True, id="batch_size"))
-            yield _row("Hook rule", Select([(h, h) for h in HOOK_RULES], value=c.hook_rule if c.hook_rule in
-                                           HOOK_RULES else HOOK_RULES[0], allow_blank=False, compact=True,
-                                           id="hook_rule"))
-            device = c.device if c.device in ("auto", "cpu") else "auto"
-            yield _row("Device", Select([("auto (GPU if present)", "auto"), ("cpu", "cpu")], value=device,
-                                        allow_blank=False, compact=True, id="device"))
-            yield _row("Data source", Select([(d, d) for d in DATA_SOURCES], value=c.data if c.data in
-                                             DATA_SOURCES else "embedded", allow_blank=False, compact=True,
-                                             id="data"))
-            yield _row("Data root", Input(c.data_root or "", placeholder="folder (data source 'root')",
-                                          compact=True, id="data_root"))
-            yield _row("Benchmark file", Input(c.benchmark_file or "", placeholder="optional .pth / dir",
-                                               compact=True, id="benchmark_file"))
-            yield Static("", id="bench-msg")
-            yield Static("", id="cli-line")
-            with Horizontal(id="setup-buttons"):
-                yield Button("Start ^r", variant="primary", id="start", compact=True)
-                yield Button("Copy CLI ^y", id="copy", compact=True)
-                yield Button("Runs ^o", id="runs", compact=True)
+            for opt in options():
+                if opt.group is Group.BASIC:
+                    yield _row(opt, getattr(config, opt.name))
+            for group in (Group.SEARCH, Group.ADVANCED):
+                with Collapsible(title=group.heading, id=f"group-{group.value}", classes="option-group"):
+                    for opt in options():
+                        if opt.group is group:
+                            yield _row(opt, getattr(config, opt.name))
+                            if opt.name == "benchmark_file":
+                                yield Static("", id="bench-msg")  # shown once there is a message
+        # Outside the scrolling form: the command line and the buttons stay in view.
+        yield Static("", id="cli-line")
+        with Horizontal(id="setup-buttons"):
+            yield Button("Start ^r", variant="primary", id="start", compact=True)
+            yield Button("Copy CLI ^y", id="copy", compact=True)
+            yield Button("Runs ^o", id="runs", compact=True)
         yield Footer()
 
     def on_mount(self) -> None:
         self._wanted_device = self.app.settings.last_config().device
+        self._show_applicable_rows()
         self._update_cli()
         probe = self.app.settings.device_probe
         if probe is not None:
-            self._set_devices(probe(), None)
+            self._set_devices(probe())
         else:
             # Torch loads here, after the first frame, in a thread.
             self.set_timer(0.3, self._probe_devices)
@@ -83,42 +95,58 @@ class SetupScreen(Screen):
     @work(thread=True, group="probe", exclusive=True, exit_on_error=False)
     def _probe_devices(self) -> None:
         from naswot_tui.core.engine import available_devices
-        from naswot_tui.core.scoring import HOOK_RULES as rules
 
         devices = [(d.name, d.label) for d in available_devices()]
-        self.app.call_from_thread(self._set_devices, devices, tuple(rules))
+        self.app.call_from_thread(self._set_devices, devices)
 
-    def _set_devices(self, devices: list[tuple[str, str]], rules: tuple[str, ...] | None) -> None:
+    def _set_devices(self, devices: list[tuple[str, str]]) -> None:
+        describe = option("device").describe_choice
         select = self.query_one("#device", Select)
-        options = [("auto (GPU if present)", "auto")] + [(label, name) for name, label in devices]
+        choices = [(describe("auto"), "auto")] + [(label, name) for name, label in devices]
+        if sum(name.startswith("cuda") for name, _ in devices) > 1:
+            choices.append((describe("all"), "all"))
         current = select.value
-        select.set_options(options)
-        names = [v for _, v in options]
+        select.set_options(choices)
+        names = [v for _, v in choices]
         select.value = self._wanted_device if self._wanted_device in names else (
             current if current in names else "auto")
-        if rules:
-            hook = self.query_one("#hook_rule", Select)
-            value = hook.value
-            hook.set_options([(h, h) for h in rules])
-            hook.value = value if value in rules else rules[0]
 
     # ------------------------------------------------------------ the form
     def read_config(self) -> RunConfig:
-        """The form as a RunConfig; raises UsageError naming the bad field."""
-        values: dict = {}
-        for key in INT_FIELDS:
-            text = self.query_one(f"#{key}", Input).value.strip()
-            try:
-                values[key] = int(text)
-            except ValueError:
-                raise UsageError(f"{key.replace('_', ' ')} must be a whole number (got {text!r})") from None
-        for key in ("space", "dataset", "hook_rule", "device", "data"):
-            values[key] = self.query_one(f"#{key}", Select).value
-        for key in ("data_root", "benchmark_file"):
-            values[key] = self.query_one(f"#{key}", Input).value.strip() or None
-        if values["data_root"] and values["data"] == "embedded":
-            values["data"] = "root"
-        return RunConfig(**values)
+        """The form as a checked RunConfig; raises UsageError naming the bad field."""
+        values: dict[str, Any] = {}
+        for opt in options():
+            widget = self.query_one(f"#{opt.name}")
+            if isinstance(widget, Input):
+                values[opt.name] = opt.parse(widget.value)
+            else:  # Select and Checkbox hold typed values
+                values[opt.name] = widget.value
+        return RunConfig(**values).validate()
+
+    def fill(self, config: RunConfig) -> None:
+        """Show ``config`` in the form (values the form cannot offer, e.g. an absent GPU, are left)."""
+        for opt in options():
+            value = getattr(config, opt.name)
+            widget = self.query_one(f"#{opt.name}")
+            if isinstance(widget, Input):
+                widget.value = "" if value is None else str(value)
+            elif isinstance(widget, Checkbox):
+                widget.value = bool(value)
+            elif isinstance(widget, Select):
+                with suppress(InvalidSelectValueError):
+                    widget.value = value
+        self._show_applicable_rows()
+        self._update_cli()
+
+    def _raw_values(self) -> dict[str, Any]:
+        return {name: self.query_one(f"#{name}", Select).value for name in _CONTROLLERS}
+
+    def _show_applicable_rows(self) -> None:
+        """Hide the rows that do not apply (e.g. REA/AREA settings while the search is naswot)."""
+        values = self._raw_values()
+        for opt in options():
+            if opt.shown_when:
+                self.query_one(f"#row-{opt.name}").display = opt.applies(values)
 
     def _update_cli(self) -> None:
         try:
@@ -129,20 +157,27 @@ class SetupScreen(Screen):
 
     @on(Input.Changed)
     @on(Select.Changed)
-    def _changed(self, event) -> None:
+    @on(Checkbox.Changed)
+    def _changed(self, event: Input.Changed | Select.Changed | Checkbox.Changed) -> None:
+        if event.control.id in _CONTROLLERS:
+            self._show_applicable_rows()
         self._update_cli()
-        if getattr(event, "input", None) is not None and event.input.id == "benchmark_file":
+        if isinstance(event, Input.Changed) and event.input.id == "benchmark_file":
             self._check_benchmark_path(event.value)
 
-    def _check_benchmark_path(self, text: str) -> None:
+    def _bench_message(self, text: str) -> None:
         msg = self.query_one("#bench-msg", Static)
+        msg.update(text)
+        msg.display = bool(text)  # no empty row under the field
+
+    def _check_benchmark_path(self, text: str) -> None:
         text = text.strip()
         if not text:
-            msg.update("")
+            self._bench_message("")
         elif not Path(text).expanduser().exists():
-            msg.update(f"[$warning]benchmark file not found: {text}[/]")
+            self._bench_message(f"[$warning]benchmark file not found: {text}[/]")
         else:
-            msg.update("checking benchmark file...")
+            self._bench_message("checking benchmark file...")
             self._validate_benchmark(text, self.query_one("#space", Select).value)
 
     @work(thread=True, group="validate", exclusive=True, exit_on_error=False)
@@ -156,7 +191,7 @@ class SetupScreen(Screen):
             text = f"[$error]{exc}[/]"
         except Exception as exc:  # noqa: BLE001 - an unreadable file of the wrong kind
             text = f"[$error]cannot use {path}: {type(exc).__name__}: {exc}[/]"
-        self.app.call_from_thread(self.query_one("#bench-msg", Static).update, text)
+        self.app.call_from_thread(self._bench_message, text)
 
     # ------------------------------------------------------------ actions
     def action_start(self) -> None:
