@@ -44,16 +44,16 @@ def _command_options() -> dict:
 
 
 def test_every_field_is_declared_once_in_its_group():
-    """Each of the 25 fields has one Option; the groups are the ones the Setup form shows."""
+    """Each of the 26 fields has one Option; the groups are the ones the Setup form shows."""
     names = [f.name for f in dataclasses.fields(RunConfig)]
-    assert [opt.name for opt in options()] == names and len(names) == 25
+    assert [opt.name for opt in options()] == names and len(names) == 26
     groups = {g: {opt.name for opt in options() if opt.group is g} for g in Group}
     assert groups[Group.BASIC] == {"space", "dataset", "n", "repeats", "seed", "data", "data_root", "device",
                                    "batch_size", "hook_rule"}
     assert groups[Group.SEARCH] == {"search", "proxy", "unique", "pool_size", "seed_top_k", "tournament_size",
                                     "budget_s", "budget_evals"}
     assert groups[Group.ADVANCED] == {"split_file", "benchmark_file", "amp", "tf32", "cache", "nb101_aggregate",
-                                      "out_dir"}
+                                      "out_dir", "trust_benchmark_file"}
     for opt in options():
         assert opt.flag.startswith("--") and opt.help.endswith(".") and 0 < len(opt.label) <= 15, opt
         assert opt.default == getattr(RunConfig(), opt.name)
@@ -68,9 +68,10 @@ def test_choice_lists_match_what_scoring_accepts():
 
 
 def test_cli_has_every_first_release_flag_with_its_default():
-    """The generated typer command keeps every flag's spelling and default; nothing else is added."""
+    """The generated typer command keeps every flag's spelling and default; only declared flags are added."""
     found = _command_options()
-    assert set(found) == FIRST_RELEASE_FLAGS | NOT_RUN_CONFIG
+    added_since = {"--trust-benchmark-file"}
+    assert set(found) == FIRST_RELEASE_FLAGS | NOT_RUN_CONFIG | added_since
     for opt in options():
         param = found[opt.flag]
         assert param.name == opt.name

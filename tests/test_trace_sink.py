@@ -189,9 +189,6 @@ def test_cancel_then_resume_appends_without_duplicates_and_picks_the_same(tmp_pa
     assert read_trace(first.trace_path).status == "completed"
 
 
-@pytest.mark.xfail(strict=True, reason="RunConfig.validate imports core.scoring (torch) for HOOK_RULES until "
-                                       "the options branch moves HOOK_RULES to core/config.py; remove this "
-                                       "mark after merging it")
 def test_a_fake_run_imports_no_torch(tmp_path):
     """The fake evaluator drives the real Run and search without loading torch."""
     code = textwrap.dedent(f"""

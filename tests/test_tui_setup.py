@@ -155,9 +155,12 @@ async def test_form_remembers_every_field(tmp_path):
     chosen = RunConfig(space="nats-sss", dataset="cifar100", n=7, repeats=2, seed=11, data="synthetic",
                        data_root=str(tmp_path / "data"), device="cpu", batch_size=16, hook_rule="relu",
                        search="area", proxy="params", unique=True, pool_size=9, seed_top_k=4, tournament_size=3,
-                       budget_s=500.0, budget_evals=30, split_file="split.json", benchmark_file="bench.pth",
-                       amp="fp16", tf32=True, cache=False, nb101_aggregate="max", out_dir=str(tmp_path / "elsewhere"))
-    assert all(getattr(chosen, o.name) != o.default for o in options())
+                       budget_evals=30, split_file="split.json", benchmark_file="bench.pth",
+                       amp="fp16", tf32=True, cache=False, nb101_aggregate="max", out_dir=str(tmp_path / "elsewhere"),
+                       trust_benchmark_file=True)
+    # budget_s stays unset: the fake benchmark has no training times, so a time budget cannot run
+    # (test_remembered_budget_s below covers that field).
+    assert all(getattr(chosen, o.name) != o.default for o in options() if o.name != "budget_s")
     (tmp_path / "elsewhere").mkdir()
     settings_ = fake_settings(tmp_path)
     app = make_app(settings_)
@@ -207,3 +210,10 @@ async def test_form_run_scores_equal_the_headless_run_of_its_cli_line(tmp_path, 
     scored = [(s.repeat, s.i, s.arch, s.score) for s in from_form.scores]
     assert len(scored) >= 3
     assert [(s.repeat, s.i, s.arch, s.score) for s in from_cli.scores] == scored
+
+
+def test_remembered_budget_s():
+    """The one field the run above leaves at its default comes back from tui.json too."""
+    from naswot_tui.tui.settings import remembered_config
+
+    assert remembered_config({"search": "area", "budget_s": 500.0}).budget_s == 500.0

@@ -340,7 +340,7 @@ class RunConfig:
     # Off: NB201 .pth / NATS pickles go through our restricted unpickler
     # (core/benchmarks/safe_pickle.py); on: the official loaders, which run any code the file carries.
     trust_benchmark_file: bool = _option(
-        False, flag="--trust-benchmark-file", label="Trust benchmark file", group=A, widget=Widget.CHECKBOX,
+        False, flag="--trust-benchmark-file", label="Trust file", group=A, widget=Widget.CHECKBOX,
         help="Load the benchmark file with the official loaders (runs code a malicious file carries).")
 
     # ---------------------------------------------------------------- behaviour

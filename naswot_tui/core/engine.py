@@ -514,7 +514,8 @@ class Run:
         if parts:
             self.truth, self.evaluator = parts.truth, parts.evaluator
         else:
-            self.truth = ground_truth_for(c.space, c.benchmark_file, c.nb101_aggregate)
+            self.truth = ground_truth_for(c.space, c.benchmark_file, c.nb101_aggregate,
+                                          trust_benchmark_file=c.trust_benchmark_file)
             self.device = resolve_device(c.device, c.tf32)
             self.evaluator = ArchEvaluator(c, self.space, self.truth, self.device)
         self._first_batch = self.evaluator.begin_repeat(0)  # loads the data now: a bad --data-root fails

@@ -288,7 +288,8 @@ def trace_truth(trace: Trace) -> tuple[GroundTruth, str | None]:
     cfg = trace.config
     aggregate = getattr(cfg, "nb101_aggregate", "mean")
     try:
-        return ground_truth_for(cfg.space, cfg.benchmark_file, aggregate), None
+        return ground_truth_for(cfg.space, cfg.benchmark_file, aggregate,
+                                trust_benchmark_file=cfg.trust_benchmark_file), None
     except BenchmarkError as exc:
         return ground_truth_for(cfg.space, None, aggregate), f"{exc}; using the embedded table instead"
 
