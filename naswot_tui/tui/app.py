@@ -197,8 +197,9 @@ class NaswotApp(App):
         self.exit()
 
     def on_unmount(self) -> None:
-        if self.runner.active:
-            self.runner.cancel()
+        # Unconditionally: on exit Textual may already have marked the worker cancelled while
+        # its thread still runs; only the Control stops the thread (and writes the footer).
+        self.runner.cancel()
 
     # ------------------------------------------------------------ export & palette
     def export_rows(self, stem: str, rows: list[dict]) -> Path | None:
