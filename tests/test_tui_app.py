@@ -120,14 +120,18 @@ async def test_live_widgets_repaint_only_what_changed(tmp_path):
         paints: dict[str, int] = {}
         parts = [w for w in app.screen.query("*") if isinstance(w, LivePart)]  # a mixin: not a CSS type
         assert len(parts) == 7
-        for widget in parts:
-            original = widget.paint
 
-            def counted(state, original=original, name=type(widget).__name__):
+        def counting(widget):
+            original, name = widget.paint, type(widget).__name__
+
+            def counted(state):
                 paints[name] = paints.get(name, 0) + 1
                 original(state)
 
-            widget.paint = counted
+            return counted
+
+        for widget in parts:
+            widget.paint = counting(widget)
         app.run_version += 1  # nothing in the state changed: nothing repaints
         await pilot.pause()
         assert paints == {}

@@ -52,7 +52,8 @@ class LiveState:
         # Bumped on every reset so a widget can tell a new run from the same run.
         self.generation = getattr(self, "generation", -1) + 1
         self.mode = mode                    # run | resume | replay
-        self.status = "idle"                # idle | preparing | running | paused | completed | cancelled | failed | incomplete
+        # idle | preparing | running | paused | replay | completed | cancelled | failed | incomplete
+        self.status = "idle"
         self.header: dict = {}
         self.config: dict = {}
         self.trace_path: str | None = None
@@ -88,14 +89,7 @@ class LiveState:
             elif isinstance(event, RepeatFinished):
                 self.picks.append(event)
             elif isinstance(event, RunStarted):
-                self.header = event.header
-                self.config = event.header.get("config", {})
-                self.repeats = int(self.config.get("repeats") or 1)
-                self.per_repeat = int(self.config.get("n") or 0)
-                if self.status in ("idle", "preparing"):
-                    self.status = "running" if self.mode != "replay" else "replay"
-                if self.started_at is None and now is not None:
-                    self.started_at = now
+                self._run_started(event, now)
             elif isinstance(event, RunFinished):
                 self.finished = event  # the status follows when the worker ends (see end())
                 if event.error:
@@ -108,6 +102,16 @@ class LiveState:
         """A log line from the app itself (trace path, cancelling, a failure)."""
         self._log(level, text)
         self.version += 1
+
+    def _run_started(self, event: RunStarted, now: float | None) -> None:
+        self.header = event.header
+        self.config = event.header.get("config", {})
+        self.repeats = int(self.config.get("repeats") or 1)
+        self.per_repeat = int(self.config.get("n") or 0)
+        if self.status in ("idle", "preparing"):
+            self.status = "running" if self.mode != "replay" else "replay"
+        if self.started_at is None and now is not None:
+            self.started_at = now
 
     def _log(self, level: str, text: str) -> None:
         self.log.append((level, text))

@@ -20,7 +20,6 @@ from typing import Any
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
-from textual.widget import Widget
 from textual.widgets import DataTable, Label, ProgressBar, RichLog, Sparkline, Static
 
 from naswot_tui.tui.state import LiveState
