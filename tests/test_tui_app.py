@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from naswot_tui.core.trace import read_trace
 from naswot_tui.tui.app import make_app
+from naswot_tui.tui.fake import FakeSource
 from naswot_tui.tui.screens.compare import CompareScreen, evaluation_rows
 from naswot_tui.tui.settings import Settings
 from naswot_tui.tui.widgets.plot import BraillePlot
@@ -73,6 +74,77 @@ async def test_bad_input_is_a_notification_not_a_crash(tmp_path):
         await wait_until(pilot, lambda: any("mnist" in m for m in _notifications(app)))
         assert app.current_mode == "setup"
         assert not list((tmp_path / "runs").glob("*.jsonl"))
+
+
+class _BreaksAfter(FakeSource):
+    """The fake source, but scoring raises after a few candidates (as a broken network would)."""
+
+    def events(self):
+        for k, event in enumerate(super().events()):
+            if k == 8:
+                raise RuntimeError("device lost")
+            yield event
+
+
+@sync
+async def test_a_run_that_breaks_ends_failed_from_the_worker_state(tmp_path):
+    """An exception while scoring ends the worker in ERROR: status 'failed', a 'Run failed' note, no live run."""
+    settings = fake_settings(tmp_path, last={"n": 30})
+    settings.source = _BreaksAfter.factory()
+    app = make_app(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("ctrl+r")
+        await app.workers.wait_for_complete()
+        await wait_until(pilot, lambda: app.state.status == "failed")
+        assert not app.runner.active and app.runner.worker.error is not None
+        assert any("device lost" in m for m in _notifications(app))
+        assert "failed" in app.screen.query_one("#run-info").render().plain
+        log = app.screen.query_one("#log")
+        assert any("device lost" in line.text for line in log.lines)
+        assert not hasattr(app, "live_screen")  # the app holds no reference to its screens
+
+
+@sync
+async def test_live_widgets_repaint_only_what_changed(tmp_path):
+    """One message per batch; each Live widget repaints only when the part of the state it shows changed."""
+    from naswot_tui.core.events import ArchScored
+    from naswot_tui.tui.runner import Runner
+    from naswot_tui.tui.widgets.live import BestCell, LivePart, PicksLine, ProgressStrip, TopTable
+
+    settings = fake_settings(tmp_path, last={"n": 100}, hold_after=20)
+    app = make_app(settings)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.press("ctrl+r")
+        await wait_until(pilot, lambda: app.state.done == 20 and app.state.log_serial >= 3)
+        await pilot.pause()
+        paints: dict[str, int] = {}
+        parts = [w for w in app.screen.query("*") if isinstance(w, LivePart)]  # a mixin: not a CSS type
+        assert len(parts) == 7
+
+        def counting(widget):
+            original, name = widget.paint, type(widget).__name__
+
+            def counted(state):
+                paints[name] = paints.get(name, 0) + 1
+                original(state)
+
+            return counted
+
+        for widget in parts:
+            widget.paint = counting(widget)
+        app.run_version += 1  # nothing in the state changed: nothing repaints
+        await pilot.pause()
+        assert paints == {}
+        worst = ArchScored(0, 20, 3, "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|", -1e9, 0.05)
+        app.post_message(Runner.Batch([worst]))  # a score that is neither best nor top-K
+        await wait_until(pilot, lambda: app.state.done == 21)
+        await pilot.pause()
+        assert paints.get(ProgressStrip.__name__) == 1 and paints.get(TopTable.__name__) == 1  # recent row
+        assert BestCell.__name__ not in paints and PicksLine.__name__ not in paints
+        assert app.screen.query_one("#progress-text").render().plain.startswith("21/100")
+        await pilot.press("c")
+        await app.workers.wait_for_complete()
+        await wait_until(pilot, lambda: app.state.status == "cancelled")
 
 
 @sync

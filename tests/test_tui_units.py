@@ -108,3 +108,22 @@ def test_cell_widget_draws_every_kind_of_space(arch, expect):
             assert expect in text
 
     check()
+
+
+def test_log_lines_are_counted_and_bounded_and_reset_starts_a_new_generation():
+    """The log widget writes only lines after the count it has shown; reset is a new run for every widget."""
+    from naswot_tui.core.events import LogMessage, RunFinished
+
+    state = LiveState()
+    state.apply([LogMessage("info", f"line {k}") for k in range(3)])
+    assert state.log_serial == 3 and state.log_since(1) == [("info", "line 1"), ("info", "line 2")]
+    state.apply([LogMessage("info", f"more {k}") for k in range(300)])
+    assert state.log_serial == 303 and len(state.log_since(0)) == 200  # bounded: the last 200
+    state.status = "running"
+    state.apply([RunFinished("cancelled", {})])
+    assert state.finished.status == "cancelled" and state.status == "running"  # the worker decides
+    state.end("cancelled")
+    assert state.status == "cancelled"
+    generation = state.generation
+    state.reset("replay")
+    assert state.generation == generation + 1 and state.log_serial == 0 and state.log_since(0) == []

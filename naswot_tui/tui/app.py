@@ -15,9 +15,11 @@ from typing import Iterable
 from textual import on
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.reactive import reactive
 from textual.screen import Screen
+from textual.worker import Worker, WorkerState
 
-from naswot_tui.tui.runner import Runner
+from naswot_tui.tui.runner import Runner, StartFailed
 from naswot_tui.tui.settings import Settings
 from naswot_tui.tui.state import LiveState
 from naswot_tui.tui.themes import APP_VARIABLES, DEFAULT_THEME, builtin_themes_dir, load_themes
@@ -49,6 +51,8 @@ class NaswotApp(App):
     # Modes keep one screen stack each, so the live run survives a visit to Runs.
     MODES = {"setup": _setup_screen, "live": _live_screen, "runs": _runs_screen}
     DEFAULT_MODE = "setup"
+    # Bumped once per change of ``state`` (a batch, a status); the Live widgets watch it.
+    run_version: reactive[int] = reactive(0, init=False)
     BINDINGS = [
         Binding("f1", "help", "Help"),
         Binding("f2", "mode('setup')", "Setup", show=False),
@@ -62,7 +66,6 @@ class NaswotApp(App):
         self.state = LiveState(settings.top_k, settings.recent)
         self.runner = Runner(self, settings.source)
         self._theme_errors: list[str] = []
-        self.live_screen = None  # set by LiveScreen when it mounts
         super().__init__()
         self._install_themes()
 
@@ -129,54 +132,64 @@ class NaswotApp(App):
         self.state.status = "preparing"
         start()
         self.action_mode("live")
-        self._refresh_live()
+        self._changed()
+
+    def _changed(self) -> None:
+        """The live state moved on: the Live widgets each repaint what changed (once per batch)."""
+        self.run_version += 1
 
     @on(Runner.Prepared)
     def _prepared(self, message: Runner.Prepared) -> None:
         self.state.trace_path = message.trace_path
         if message.trace_path:
-            self.state._log("info", f"trace: {message.trace_path}")
-        self._refresh_live()
+            self.state.note("info", f"trace: {message.trace_path}")
+        self._changed()
 
     @on(Runner.Batch)
     def _batch(self, message: Runner.Batch) -> None:
         self.state.apply(message.events, now=self.settings.clock())
-        if self.state.finished is not None and self.state.mode != "replay":
-            status = self.state.finished.status
-            self.notify(f"Run {status}: {Path(self.state.trace_path or '').name}",
-                        severity="information" if status == "completed" else "warning")
-        self._refresh_live()
+        self._changed()
 
-    @on(Runner.Failed)
-    def _failed(self, message: Runner.Failed) -> None:
-        self.notify(message.text, title="Cannot start" if message.stage == "prepare" else "Run failed",
-                    severity="error", timeout=10)
-        self.state._log("error", message.text)
-        if message.stage == "prepare":
-            self.state.status = "idle"
-            self.action_mode("runs" if self.state.mode in ("resume", "replay") else "setup")
-        else:
-            self.state.status = "failed"
-        self._refresh_live()
-
-    def _refresh_live(self) -> None:
-        # Only paint when the live screen is showing; the state folds regardless.
-        live = self.live_screen
-        if live is not None and self.current_mode == "live":
-            live.refresh_view()
+    @on(Worker.StateChanged)
+    def _worker_changed(self, event: Worker.StateChanged) -> None:
+        """How a run ended comes from its worker: returned status, StartFailed, another error, cancelled."""
+        worker = event.worker
+        if worker.group != Runner.GROUP or worker is not self.runner.worker:
+            return  # other workers (compare's evaluate), or a superseded run
+        if event.state == WorkerState.SUCCESS:
+            status = worker.result or "incomplete"
+            self.state.end(status)
+            if self.state.mode != "replay":
+                self.notify(f"Run {status}: {Path(self.state.trace_path or '').name}",
+                            severity="information" if status == "completed" else "warning")
+        elif event.state == WorkerState.ERROR:
+            error = worker.error
+            if isinstance(error, StartFailed):
+                self.notify(str(error), title="Cannot start", severity="error", timeout=10)
+                self.state.note("error", str(error))
+                self.state.end("idle")
+                self.action_mode("runs" if self.state.mode in ("resume", "replay") else "setup")
+            else:
+                text = f"{type(error).__name__}: {error}"
+                self.notify(text, title="Run failed", severity="error", timeout=10)
+                self.state.note("error", text)
+                self.state.end("failed")
+        elif event.state == WorkerState.CANCELLED:
+            self.state.end("cancelled")
+        self._changed()
 
     def toggle_pause(self) -> None:
         if not self.runner.active or self.runner.mode == "replay":
             return
         paused = self.runner.toggle_pause()
         self.state.status = "paused" if paused else "running"
-        self._refresh_live()
+        self._changed()
 
     def cancel_run(self) -> None:
         if self.runner.active and self.runner.mode != "replay":
             self.runner.cancel()
-            self.state._log("warning", "cancelling after the current architecture...")
-            self._refresh_live()
+            self.state.note("warning", "cancelling after the current architecture...")
+            self._changed()
 
     async def action_quit(self) -> None:
         if self.runner.active:
@@ -184,8 +197,9 @@ class NaswotApp(App):
         self.exit()
 
     def on_unmount(self) -> None:
-        if self.runner.active:
-            self.runner.cancel()
+        # Unconditionally: on exit Textual may already have marked the worker cancelled while
+        # its thread still runs; only the Control stops the thread (and writes the footer).
+        self.runner.cancel()
 
     # ------------------------------------------------------------ export & palette
     def export_rows(self, stem: str, rows: list[dict]) -> Path | None:

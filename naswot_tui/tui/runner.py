@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from textual.message import Message
+from textual.worker import Worker, WorkerState
 
 from naswot_tui.core.config import RunConfig
 from naswot_tui.core.errors import NaswotError
@@ -80,8 +81,20 @@ def replay_events(trace) -> list:
     return events
 
 
+class StartFailed(Exception):
+    """The source could not start (bad input): the worker ends in ERROR with this, nothing was scored."""
+
+
 class Runner:
-    """Owns the one scoring worker and its Control (pause/cancel)."""
+    """Owns the one scoring worker and its Control (pause/cancel).
+
+    The worker's own state says whether a run is live and how it ended: its
+    function returns the footer status (completed / cancelled / incomplete),
+    raises ``StartFailed`` when the input is bad and any other exception when
+    scoring broke. The app reads that from ``Worker.StateChanged``.
+    """
+
+    GROUP = "scoring"
 
     class Prepared(Message):
         """The source resolved its input; the trace file is known."""
@@ -97,20 +110,17 @@ class Runner:
             super().__init__()
             self.events = events
 
-    class Failed(Message):
-        """Preparing or running failed; ``stage`` is "prepare" or "run"."""
-
-        def __init__(self, text: str, stage: str) -> None:
-            super().__init__()
-            self.text, self.stage = text, stage
-
     def __init__(self, app: "App", source_factory: Callable | None = None) -> None:
         self.app = app
         self.source_factory = source_factory or EngineSource
         self.control = Control()
         self.mode: str | None = None
-        self.active = False
-        self.worker = None
+        self.worker: Worker | None = None
+
+    @property
+    def active(self) -> bool:
+        """A run, resume or replay is pending or running (from the worker's state, not a flag)."""
+        return self.worker is not None and self.worker.state in (WorkerState.PENDING, WorkerState.RUNNING)
 
     # ------------------------------------------------------------ starting
     def start(self, config: RunConfig) -> None:
@@ -121,16 +131,14 @@ class Runner:
 
     def replay(self, path: Path) -> None:
         self.mode = "replay"
-        self.active = True
-        self.worker = self.app.run_worker(lambda: self._replay(Path(path)), name="replay", group="scoring",
+        self.worker = self.app.run_worker(lambda: self._replay(Path(path)), name="replay", group=self.GROUP,
                                           thread=True, exclusive=True, exit_on_error=False)
 
     def _launch(self, mode: str, make: Callable) -> None:
         self.control = Control()
         self.mode = mode
-        self.active = True
         control = self.control
-        self.worker = self.app.run_worker(lambda: self._run(make, control, mode), name=mode, group="scoring",
+        self.worker = self.app.run_worker(lambda: self._run(make, control, mode), name=mode, group=self.GROUP,
                                           thread=True, exclusive=True, exit_on_error=False)
 
     # ------------------------------------------------------------ control
@@ -153,40 +161,38 @@ class Runner:
     def _post(self, message: Message) -> None:
         self.app.post_message(message)
 
-    def _run(self, make: Callable, control: Control, mode: str) -> None:
+    def _stream(self, events) -> str:
+        """Post ``events`` in batches of ~150 ms; returns the footer's status."""
+        from naswot_tui.core.engine import batched
+
+        status = "incomplete"
+        for batch in batched(events, BATCH_INTERVAL):
+            self._post(self.Batch(batch))
+            status = next((e.status for e in reversed(batch) if isinstance(e, RunFinished)), status)
+        return status
+
+    def _run(self, make: Callable, control: Control, mode: str) -> str:
         try:
-            try:
-                source = make(control)
-                source.prepare()
-            except NaswotError as exc:
-                self._post(self.Failed(str(exc), "prepare"))
-                return
-            self._post(self.Prepared(str(source.trace_path) if source.trace_path else None, mode))
-            from naswot_tui.core.engine import batched
+            source = make(control)
+            source.prepare()
+        except NaswotError as exc:
+            raise StartFailed(str(exc)) from exc
+        self._post(self.Prepared(str(source.trace_path) if source.trace_path else None, mode))
+        return self._stream(source.events())
 
-            for batch in batched(source.events(), BATCH_INTERVAL):
-                self._post(self.Batch(batch))
-        except Exception as exc:  # noqa: BLE001 - shown in the UI; the engine wrote a 'failed' footer
-            self._post(self.Failed(f"{type(exc).__name__}: {exc}", "run"))
-        finally:
-            self.active = False
-
-    def _replay(self, path: Path) -> None:
+    def _replay(self, path: Path) -> str:
         from naswot_tui.core.trace import read_trace
 
         try:
-            try:
-                trace = read_trace(path)
-            except NaswotError as exc:
-                self._post(self.Failed(str(exc), "prepare"))
-                return
-            self._post(self.Prepared(str(path), "replay"))
-            events = replay_events(trace)
-            # Large chunks: a 15,625-row trace arrives in 8 messages, each folded in a few ms.
-            for k in range(0, len(events), REPLAY_CHUNK):
-                self._post(self.Batch(events[k:k + REPLAY_CHUNK]))
-        finally:
-            self.active = False
+            trace = read_trace(path)
+        except NaswotError as exc:
+            raise StartFailed(str(exc)) from exc
+        self._post(self.Prepared(str(path), "replay"))
+        events = replay_events(trace)
+        # Large chunks: a 15,625-row trace arrives in 8 messages, each folded in a few ms.
+        for k in range(0, len(events), REPLAY_CHUNK):
+            self._post(self.Batch(events[k:k + REPLAY_CHUNK]))
+        return trace.status
 
 
-__all__ = ["Runner", "EngineSource", "ResumeSource", "replay_events"]
+__all__ = ["Runner", "StartFailed", "EngineSource", "ResumeSource", "replay_events"]

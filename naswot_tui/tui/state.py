@@ -1,8 +1,12 @@
 """What the live screen shows, folded from events; plain Python, bounded.
 
 The app applies each batch of events here (in the UI thread, cheaply) and
-the live screen renders from it, so the state survives switching screens
+the live widgets render from it, so the state survives switching screens
 and a 15,625-row replay costs a few lists of floats, never 15,625 widgets.
+
+``status`` is not read off the events: the app sets it from the scoring
+worker's state (running, then completed / cancelled / failed when the
+worker ends), and from pause/resume. ``finished`` keeps the footer event.
 """
 
 from __future__ import annotations
@@ -45,8 +49,11 @@ class LiveState:
         self.reset()
 
     def reset(self, mode: str = "run") -> None:
+        # Bumped on every reset so a widget can tell a new run from the same run.
+        self.generation = getattr(self, "generation", -1) + 1
         self.mode = mode                    # run | resume | replay
-        self.status = "idle"                # idle | preparing | running | paused | completed | cancelled | failed | incomplete
+        # idle | preparing | running | paused | replay | completed | cancelled | failed | incomplete
+        self.status = "idle"
         self.header: dict = {}
         self.config: dict = {}
         self.trace_path: str | None = None
@@ -68,7 +75,7 @@ class LiveState:
         self.recent: deque[ArchScored] = deque(maxlen=self.recent_n)
         self.picks: list[RepeatFinished] = []
         self.log: deque[tuple[str, str]] = deque(maxlen=200)
-        self.new_log: list[tuple[str, str]] = []
+        self.log_serial = 0                 # lines ever logged in this run (the deque keeps the last 200)
         self.finished: RunFinished | None = None
         self.version = 0
 
@@ -82,30 +89,43 @@ class LiveState:
             elif isinstance(event, RepeatFinished):
                 self.picks.append(event)
             elif isinstance(event, RunStarted):
-                self.header = event.header
-                self.config = event.header.get("config", {})
-                self.repeats = int(self.config.get("repeats") or 1)
-                self.per_repeat = int(self.config.get("n") or 0)
-                if self.status in ("idle", "preparing"):
-                    self.status = "running" if self.mode != "replay" else "replay"
-                if self.started_at is None and now is not None:
-                    self.started_at = now
+                self._run_started(event, now)
             elif isinstance(event, RunFinished):
-                self.finished = event
-                self.status = event.status
+                self.finished = event  # the status follows when the worker ends (see end())
                 if event.error:
                     self._log("error", event.error)
             elif isinstance(event, LogMessage):
                 self._log(event.level, event.text)
         self.version += 1
 
+    def note(self, level: str, text: str) -> None:
+        """A log line from the app itself (trace path, cancelling, a failure)."""
+        self._log(level, text)
+        self.version += 1
+
+    def _run_started(self, event: RunStarted, now: float | None) -> None:
+        self.header = event.header
+        self.config = event.header.get("config", {})
+        self.repeats = int(self.config.get("repeats") or 1)
+        self.per_repeat = int(self.config.get("n") or 0)
+        if self.status in ("idle", "preparing"):
+            self.status = "running" if self.mode != "replay" else "replay"
+        if self.started_at is None and now is not None:
+            self.started_at = now
+
     def _log(self, level: str, text: str) -> None:
         self.log.append((level, text))
-        self.new_log.append((level, text))
+        self.log_serial += 1
 
-    def take_new_log(self) -> list[tuple[str, str]]:
-        out, self.new_log = self.new_log, []
-        return out
+    def log_since(self, serial: int) -> list[tuple[str, str]]:
+        """The lines logged after the first ``serial`` (as many as the bounded log still holds)."""
+        missing = self.log_serial - serial
+        return list(self.log)[-missing:] if missing > 0 else []
+
+    def end(self, status: str) -> None:
+        """The worker ended: completed / cancelled / failed / incomplete (a replay), or idle (never started)."""
+        self.status = status
+        self.version += 1
 
     def _repeat_started(self, event: RepeatStarted) -> None:
         if event.repeat != self.repeat or self.done_in_repeat:
