@@ -94,6 +94,6 @@ def write_kernels(trace_path: str | Path, entries: list[StoredKernel] | dict[int
 
 def stored_kernel(index: int, repeat: int, fingerprint: str, kernel: np.ndarray) -> StoredKernel:
     """A raw K (as ``scoring.hamming_kernel`` returns it) in side-file form."""
-    n_units = int(round(float(np.max(np.diagonal(kernel))))) if kernel.size else 0
+    n_units = round(float(np.max(np.diagonal(kernel)))) if kernel.size else 0
     normalised = (kernel / n_units if n_units else kernel).astype(np.float32)
     return StoredKernel(int(index), int(repeat), str(fingerprint), n_units, normalised)

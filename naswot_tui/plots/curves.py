@@ -11,6 +11,8 @@ repeat's end its last value holds.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from naswot_tui.core.compare import best_so_far
@@ -36,8 +38,8 @@ def repeat_curves(trace: Trace) -> list[tuple[np.ndarray, np.ndarray]]:
 
 def _mean_spread(rows: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     stack = np.vstack(rows)
-    with np.errstate(invalid="ignore"), np.testing.suppress_warnings() as sup:
-        sup.filter(RuntimeWarning)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns (no pick yet) stay NaN
         return np.nanmean(stack, axis=0), np.nanstd(stack, axis=0)
 
 

@@ -14,8 +14,8 @@ import math
 import numpy as np
 
 from naswot_tui.core.errors import UsageError
-from naswot_tui.core.events import decode_score
 from naswot_tui.core.evaluate import rank_ready, scored_architectures
+from naswot_tui.core.events import decode_score
 from naswot_tui.core.trace import Trace
 from naswot_tui.plots.figure import grid, trace_label
 

@@ -14,7 +14,13 @@ from __future__ import annotations
 import numpy as np
 
 from naswot_tui.core.errors import UsageError
-from naswot_tui.core.evaluate import known_targets, proxy_name, rank_ready, scored_architectures, trace_truth
+from naswot_tui.core.evaluate import (
+    known_targets,
+    proxy_name,
+    rank_ready,
+    scored_architectures,
+    trace_truth,
+)
 from naswot_tui.core.trace import Trace
 from naswot_tui.plots.figure import grid, trace_label
 
@@ -39,7 +45,8 @@ def panel_data(trace: Trace) -> list[dict]:
         if len(scores) >= 3:
             value = kendalltau(rank_ready(scores), accs).statistic
             tau = None if np.isnan(value) else float(value)
-        panels.append({"target": target.label, "n": int(len(scores)), "n_neg_inf": int(np.isneginf(scores).sum()),
+        panels.append({"target": target.label, "n": len(scores),
+                       "n_neg_inf": int(np.count_nonzero(np.isneginf(scores))),
                        "kendall_tau": tau, "scores": scores, "accs": accs})
     return panels
 
