@@ -17,24 +17,29 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 from typer.testing import CliRunner
 
 from naswot_tui.core.compare import kendall_tau
 from naswot_tui.core.config import RunConfig
 from naswot_tui.core.engine import Run
 from naswot_tui.core.events import encode_score
-from naswot_tui.core.kernels import kernels_path, read_kernels, stored_kernel, write_kernels
+from naswot_tui.core.kernels import (
+    kernels_path,
+    read_kernels,
+    stored_kernel,
+    write_kernels,
+)
 from naswot_tui.core.trace import read_trace
 
 pytest.importorskip("matplotlib", reason="the plots extra (matplotlib) is not installed")
 pytest.importorskip("scipy", reason="the plots extra (scipy) is not installed")
-from PIL import Image  # noqa: E402 - after the skips
 
 REPO = Path(__file__).resolve().parent.parent
 
 
 def _run(out: Path, **kw) -> Path:
-    config = dict(n=12, unique=True, seed=2, batch_size=8, cache=False, out_dir=str(out))
+    config = {"n": 12, "unique": True, "seed": 2, "batch_size": 8, "cache": False, "out_dir": str(out)}
     config.update(kw)
     run = Run(RunConfig(**config))
     list(run.events())
@@ -249,7 +254,7 @@ def test_without_matplotlib_the_error_names_the_extra(traces, tmp_path):
             "from naswot_tui.cli import main; main()")
     proc = subprocess.run([sys.executable, "-c", code, "plot", str(traces["n12"]), "--kind", "scatter",
                            "--out", str(tmp_path / "s.png")], capture_output=True, text=True, cwd=REPO,
-                          timeout=120)
+                          timeout=120, check=False)
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.strip() == 'error: plots need matplotlib, an optional extra: pip install "naswot-tui[plots]"'
     assert not (tmp_path / "s.png").exists()
