@@ -82,61 +82,60 @@ def server(tmp_path):
         log.close()
 
 
-async def _browse(chromium: str, url: str, shot: Path, user_dir: Path, wait_s: float = 40.0) -> dict:
-    """Open ``url`` in headless Chromium; wait for the app's output; screenshot. Returns what was seen."""
-    import aiohttp
-
-    proc = subprocess.Popen([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+def _start_chromium(chromium: str, user_dir: Path) -> subprocess.Popen:
+    return subprocess.Popen([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
                              "--no-first-run", "--disable-background-networking", "--disable-component-update",
                              "--disable-sync", f"--user-data-dir={user_dir}", "--window-size=1280,800",
                              "--remote-debugging-port=0", "about:blank"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        port_file = user_dir / "DevToolsActivePort"
-        deadline = time.time() + 30
-        while not (port_file.exists() and port_file.read_text().strip()):
-            assert time.time() < deadline and proc.poll() is None, "chromium did not start"
-            await asyncio.sleep(0.1)
-        port = port_file.read_text().split()[0]
-        async with aiohttp.ClientSession() as session:
-            targets = await (await session.get(f"http://127.0.0.1:{port}/json")).json()
-            page = next(t for t in targets if t["type"] == "page")
-            async with session.ws_connect(page["webSocketDebuggerUrl"], max_msg_size=0) as ws:
-                counter = 0
-                frames: list[bytes] = []
 
-                async def call(method: str, **params):
-                    nonlocal counter
-                    counter += 1
-                    await ws.send_json({"id": counter, "method": method, "params": params})
-                    while True:
-                        msg = await ws.receive_json(timeout=30)
-                        if msg.get("method") == "Network.webSocketFrameReceived":
-                            f = msg["params"]["response"]
-                            frames.append(base64.b64decode(f["payloadData"]) if f["opcode"] == 2
-                                          else f["payloadData"].encode())
-                        if msg.get("id") == counter:
-                            return msg.get("result", {})
 
-                await call("Network.enable")
-                await call("Page.enable")
-                await call("Page.navigate", url=url)
-                started = time.time()
-                body = ""
-                while time.time() - started < wait_s:
-                    body = (await call("Runtime.evaluate", expression="document.body ? document.body.className : ''")
-                            )["result"].get("value", "")
-                    app_output = b"".join(frames)
-                    if "-first-byte" in body and SUBTITLE.encode() in app_output:
-                        break
-                    await asyncio.sleep(0.5)
-                await asyncio.sleep(1.0)  # let the terminal paint the last frames
-                image = await call("Page.captureScreenshot", format="png")
-                shot.write_bytes(base64.b64decode(image["data"]))
-                return {"body_class": body, "app_output": b"".join(frames), "seconds": time.time() - started}
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+async def _browse(proc: subprocess.Popen, url: str, shot: Path, user_dir: Path, wait_s: float = 40.0) -> dict:
+    """Drive the started Chromium to ``url``; wait for the app's output; screenshot. Returns what was seen."""
+    import aiohttp
+
+    port_file = user_dir / "DevToolsActivePort"
+    deadline = time.time() + 30
+    while not (port_file.exists() and port_file.read_text().strip()):
+        assert time.time() < deadline and proc.poll() is None, "chromium did not start"
+        await asyncio.sleep(0.1)
+    port = port_file.read_text().split()[0]
+    async with aiohttp.ClientSession() as session:
+        targets = await (await session.get(f"http://127.0.0.1:{port}/json")).json()
+        page = next(t for t in targets if t["type"] == "page")
+        async with session.ws_connect(page["webSocketDebuggerUrl"], max_msg_size=0) as ws:
+            counter = 0
+            frames: list[bytes] = []
+
+            async def call(method: str, **params):
+                nonlocal counter
+                counter += 1
+                await ws.send_json({"id": counter, "method": method, "params": params})
+                while True:
+                    msg = await ws.receive_json(timeout=30)
+                    if msg.get("method") == "Network.webSocketFrameReceived":
+                        f = msg["params"]["response"]
+                        frames.append(base64.b64decode(f["payloadData"]) if f["opcode"] == 2
+                                      else f["payloadData"].encode())
+                    if msg.get("id") == counter:
+                        return msg.get("result", {})
+
+            await call("Network.enable")
+            await call("Page.enable")
+            await call("Page.navigate", url=url)
+            started = time.time()
+            body = ""
+            while time.time() - started < wait_s:
+                body = (await call("Runtime.evaluate", expression="document.body ? document.body.className : ''")
+                        )["result"].get("value", "")
+                app_output = b"".join(frames)
+                if "-first-byte" in body and SUBTITLE.encode() in app_output:
+                    break
+                await asyncio.sleep(0.5)
+            await asyncio.sleep(1.0)  # let the terminal paint the last frames
+            image = await call("Page.captureScreenshot", format="png")
+            shot.write_bytes(base64.b64decode(image["data"]))
+            return {"body_class": body, "app_output": b"".join(frames), "seconds": time.time() - started}
 
 
 def test_browser_shows_the_app(server, tmp_path):
@@ -144,12 +143,17 @@ def test_browser_shows_the_app(server, tmp_path):
     if chromium is None:
         pytest.skip("chromium is not installed (apt-get install -y chromium)")
     pytest.importorskip("aiohttp", reason="aiohttp (a textual-serve dependency) is not installed")
-    url, page, log = server
+    url, page, _ = server
     assert url.startswith("http://127.0.0.1:")
     assert TITLE in page  # textual-serve's page, titled after the app
     (tmp_path / "chromium").mkdir()
     shot = tmp_path / "browser.png"
-    seen = asyncio.run(_browse(chromium, url, shot, tmp_path / "chromium"))
+    browser = _start_chromium(chromium, tmp_path / "chromium")
+    try:
+        seen = asyncio.run(_browse(browser, url, shot, tmp_path / "chromium"))
+    finally:
+        browser.terminate()
+        browser.wait(timeout=10)
     assert "-first-byte" in seen["body_class"], f"the app never answered the page ({seen})"
     # what the app itself sent to the browser over the websocket: its header
     assert TITLE.encode() in seen["app_output"] and SUBTITLE.encode() in seen["app_output"]
