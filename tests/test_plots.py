@@ -204,7 +204,8 @@ def _with_proxies(src: Path, dst: Path) -> None:
         rec = json.loads(line)
         if rec["type"] == "score":
             third = -math.inf if rec["i"] == 0 else -float(rec["params"]) * (1 + (k % 3))
-            rec["proxies"] = {"naswot": rec["score"], "params": rec["params"],
+            own = {k: rec[k] for k in ("score", "score_inf", "score_nan") if k in rec}  # -inf stays -inf
+            rec["proxies"] = {"naswot": rec["score"] if rec["score"] is not None else own, "params": rec["params"],
                               "odd": third if math.isfinite(third) else encode_score(third)}
         lines.append(json.dumps(rec, allow_nan=False))
     dst.write_text("\n".join(lines) + "\n", encoding="utf-8")
