@@ -38,12 +38,19 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.stats
 
 BOOTSTRAP_MAX_N = 500      # above this, jackknife SE + normal interval
 BOOTSTRAP_RESAMPLES = 1000
 BOOTSTRAP_SEED = 0
 Z95 = 1.959963984540054    # standard normal 97.5% quantile
+
+
+def _scipy_stats():
+    """scipy.stats, imported on first use: it takes about a second to load, and
+    the run listing and the TUI's first frame import this module's users."""
+    import scipy.stats
+
+    return scipy.stats
 
 
 @dataclass(frozen=True)
@@ -77,7 +84,7 @@ def _pair(x, y) -> tuple[np.ndarray, np.ndarray]:
 
 def average_ranks(values) -> np.ndarray:
     """Ranks 1..n; tied values share the mean of their ranks."""
-    return scipy.stats.rankdata(np.asarray(values, dtype=np.float64), method="average")
+    return _scipy_stats().rankdata(np.asarray(values, dtype=np.float64), method="average")
 
 
 def rank_ready(values) -> np.ndarray:
@@ -95,7 +102,7 @@ def spearman(x, y) -> float | None:
     x, y = _pair(x, y)
     if len(x) < 3 or np.all(x == x[0]) or np.all(y == y[0]):
         return None
-    return float(scipy.stats.spearmanr(x, y).statistic)
+    return float(_scipy_stats().spearmanr(x, y).statistic)
 
 
 def kendall(x, y) -> float | None:
@@ -103,7 +110,7 @@ def kendall(x, y) -> float | None:
     x, y = _pair(x, y)
     if len(x) < 3 or np.all(x == x[0]) or np.all(y == y[0]):
         return None
-    return float(scipy.stats.kendalltau(x, y, variant="b").statistic)
+    return float(_scipy_stats().kendalltau(x, y, variant="b").statistic)
 
 
 # ------------------------------------------------------------------ per-item counts (O(n log n))
@@ -288,8 +295,8 @@ def bootstrap_kendall(x, y, draws: np.ndarray) -> np.ndarray:
 def bootstrap_spearman(x, y, draws: np.ndarray) -> np.ndarray:
     """Spearman's rho of each resample (ranks recomputed within each resample)."""
     x, y = _pair(x, y)
-    rx = scipy.stats.rankdata(x[draws], axis=1)
-    ry = scipy.stats.rankdata(y[draws], axis=1)
+    rx = _scipy_stats().rankdata(x[draws], axis=1)
+    ry = _scipy_stats().rankdata(y[draws], axis=1)
     rx -= rx.mean(axis=1, keepdims=True)
     ry -= ry.mean(axis=1, keepdims=True)
     denom = np.sqrt((rx * rx).sum(axis=1) * (ry * ry).sum(axis=1))
