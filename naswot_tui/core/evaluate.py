@@ -259,13 +259,6 @@ def architecture_costs(space_name: str, dataset: str, archs: list[str], space=No
     Built on the ``meta`` device (shapes only); FLOPs in NAS-Bench-201's
     convention (conv + linear; NDS spaces: the NDS one), which equals the benchmark's own numbers.
     """
-    import torch
-
-    from naswot_tui.core.data import IMAGE_SIZE
-    from naswot_tui.core.flops import flops
-    from naswot_tui.core.scoring import count_params
-    from naswot_tui.core.spaces import get_space
-
     path = _cost_cache_path(space_name, dataset)
     try:
         cache = json.loads(path.read_text(encoding="utf-8"))
@@ -273,6 +266,14 @@ def architecture_costs(space_name: str, dataset: str, archs: list[str], space=No
         cache = {}
     missing = [a for a in dict.fromkeys(archs) if a not in cache]
     if missing:
+        # torch only when something must be built: a cached evaluate stays fast
+        import torch
+
+        from naswot_tui.core.data import IMAGE_SIZE
+        from naswot_tui.core.flops import flops
+        from naswot_tui.core.scoring import count_params
+        from naswot_tui.core.spaces import get_space
+
         space = space or get_space(space_name)
         size = IMAGE_SIZE.get(dataset, 32)
         convention = "nds" if space_name.startswith("nds") else "nb201"  # each benchmark's own counting

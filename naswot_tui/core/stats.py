@@ -189,11 +189,11 @@ def _jackknife_se(leave_one_out: np.ndarray) -> float | None:
     return math.sqrt((m - 1) / m * float(((loo - loo.mean()) ** 2).sum()))
 
 
-def kendall_leave_one_out(x, y) -> np.ndarray:
+def kendall_leave_one_out(x, y, counts: dict[str, np.ndarray] | None = None) -> np.ndarray:
     """Tau-b of the data without item i, for every i, in O(n log n)."""
     x, y = _pair(x, y)
     n = len(x)
-    c = _partner_counts(x, y)
+    c = _partner_counts(x, y) if counts is None else counts
     s_i = (c["concordant"] - c["discordant"]).astype(np.float64)
     s = s_i.sum() / 2
     pairs = (n - 1) * (n - 2) / 2
@@ -210,7 +210,7 @@ def _sum_ties(sizes_per_item: np.ndarray) -> float:
     return float(((t ** 3 - t) / t).sum())
 
 
-def spearman_leave_one_out(x, y) -> np.ndarray:
+def spearman_leave_one_out(x, y, counts: dict[str, np.ndarray] | None = None) -> np.ndarray:
     """Spearman's rho of the data without item i, for every i, in O(n log n).
 
     Removing i lowers each other item's average rank by 1 when it lies above
@@ -222,7 +222,7 @@ def spearman_leave_one_out(x, y) -> np.ndarray:
     n = len(x)
     m = n - 1
     a, b = average_ranks(x), average_ranks(y)
-    c = _partner_counts(x, y)
+    c = _partner_counts(x, y) if counts is None else counts
 
     def above_plus_half_tied(key: np.ndarray, r: np.ndarray) -> np.ndarray:
         """sum over j != i of r_j * (1[key_j > key_i] + 1/2 1[key_j == key_i])."""
@@ -323,8 +323,9 @@ def correlations(x, y, resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTR
             ci = _percentile(samples)
             out.append(Estimate(value, *(ci or (None, None)), method if ci else "none", n))
         return out[0], out[1]
-    return (_normal_interval(tau, _jackknife_se(kendall_leave_one_out(x, y)), n),
-            _normal_interval(rho, _jackknife_se(spearman_leave_one_out(x, y)), n))
+    counts = _partner_counts(x, y)
+    return (_normal_interval(tau, _jackknife_se(kendall_leave_one_out(x, y, counts)), n),
+            _normal_interval(rho, _jackknife_se(spearman_leave_one_out(x, y, counts)), n))
 
 
 # ------------------------------------------------------------------ ranking metrics
