@@ -38,6 +38,6 @@ def partner_counts(x, y) -> dict[str, np.ndarray]:
     np.fill_diagonal(dx, 2)  # never counted below
     np.fill_diagonal(dy, 2)
     prod = dx * dy
-    return {"concordant": ((prod == 1)).sum(axis=1), "discordant": (prod == -1).sum(axis=1),
+    return {"concordant": (prod == 1).sum(axis=1), "discordant": (prod == -1).sum(axis=1),
             "tie_x": (dx == 0).sum(axis=1), "tie_y": (dy == 0).sum(axis=1),
             "tie_xy": ((dx == 0) & (dy == 0)).sum(axis=1)}

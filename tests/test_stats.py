@@ -72,7 +72,7 @@ def test_bootstrap_values_are_the_statistics_of_the_resamples():
     x, y = _tied_sample(rng, 40)
     draws = rng.integers(40, size=(5, 40))
     taus, rhos = stats.bootstrap_kendall(x, y, draws), stats.bootstrap_spearman(x, y, draws)
-    for d, tau, rho in zip(draws, taus, rhos):
+    for d, tau, rho in zip(draws, taus, rhos, strict=True):
         assert tau == pytest.approx(kendall_tau_b(x[d], y[d]), abs=1e-9)
         assert rho == pytest.approx(scipy.stats.spearmanr(x[d], y[d]).statistic, abs=1e-9)
 

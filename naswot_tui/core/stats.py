@@ -36,8 +36,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
+
+Floats = npt.NDArray[np.float64]
+Ints = npt.NDArray[np.int64]
 
 BOOTSTRAP_MAX_N = 500      # above this, jackknife SE + normal interval
 BOOTSTRAP_RESAMPLES = 1000
@@ -45,12 +51,13 @@ BOOTSTRAP_SEED = 0
 Z95 = 1.959963984540054    # standard normal 97.5% quantile
 
 
-def _scipy_stats():
+def _scipy_stats() -> Any:
     """scipy.stats, imported on first use: it takes about a second to load, and
     the run listing and the TUI's first frame import this module's users."""
-    import scipy.stats
+    import scipy.stats  # type: ignore[import-untyped]
 
-    return scipy.stats
+    stats_module: ModuleType = scipy.stats
+    return stats_module
 
 
 @dataclass(frozen=True)
@@ -67,7 +74,7 @@ class Estimate:
     def ci95(self) -> tuple[float, float] | None:
         return None if self.low is None or self.high is None else (self.low, self.high)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"value": self.value, "ci95": None if self.ci95 is None else list(self.ci95),
                 "method": self.method, "n": self.n}
 
@@ -75,29 +82,30 @@ class Estimate:
 # ------------------------------------------------------------------ point estimates
 
 
-def _pair(x, y) -> tuple[np.ndarray, np.ndarray]:
+def _pair(x: npt.ArrayLike, y: npt.ArrayLike) -> tuple[Floats, Floats]:
     x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
     if x.shape != y.shape or x.ndim != 1:
         raise ValueError(f"need two 1-d sequences of one length (got {x.shape} and {y.shape})")
     return x, y
 
 
-def average_ranks(values) -> np.ndarray:
+def average_ranks(values: npt.ArrayLike) -> Floats:
     """Ranks 1..n; tied values share the mean of their ranks."""
-    return _scipy_stats().rankdata(np.asarray(values, dtype=np.float64), method="average")
+    ranks: Floats = _scipy_stats().rankdata(np.asarray(values, dtype=np.float64), method="average")
+    return ranks
 
 
-def rank_ready(values) -> np.ndarray:
+def rank_ready(values: npt.ArrayLike) -> Floats:
     """-inf (a valid NASWOT score) -> a finite value below every other, so ranks are unchanged."""
-    values = np.asarray(values, dtype=np.float64)
-    finite = np.isfinite(values)
+    array = np.asarray(values, dtype=np.float64)
+    finite = np.isfinite(array)
     if finite.all():
-        return values
-    floor = (values[finite].min() - 1.0) if finite.any() else 0.0
-    return np.where(np.isneginf(values), floor, values)
+        return array
+    floor = (array[finite].min() - 1.0) if finite.any() else 0.0
+    return np.where(np.isneginf(array), floor, array)
 
 
-def spearman(x, y) -> float | None:
+def spearman(x: npt.ArrayLike, y: npt.ArrayLike) -> float | None:
     """Spearman's rho; None below 3 pairs or when either side is constant."""
     x, y = _pair(x, y)
     if len(x) < 3 or np.all(x == x[0]) or np.all(y == y[0]):
@@ -105,7 +113,7 @@ def spearman(x, y) -> float | None:
     return float(_scipy_stats().spearmanr(x, y).statistic)
 
 
-def kendall(x, y) -> float | None:
+def kendall(x: npt.ArrayLike, y: npt.ArrayLike) -> float | None:
     """Kendall's tau-b; None below 3 pairs or when either side is constant."""
     x, y = _pair(x, y)
     if len(x) < 3 or np.all(x == x[0]) or np.all(y == y[0]):
@@ -116,11 +124,12 @@ def kendall(x, y) -> float | None:
 # ------------------------------------------------------------------ per-item counts (O(n log n))
 
 
-def _dense(values: np.ndarray) -> np.ndarray:
-    return np.unique(values, return_inverse=True)[1].astype(np.int64)
+def _dense(values: npt.NDArray[Any]) -> Ints:
+    dense: Ints = np.unique(values, return_inverse=True)[1].astype(np.int64)
+    return dense
 
 
-def _smaller_before(v: np.ndarray) -> np.ndarray:
+def _smaller_before(v: Ints) -> Ints:
     """For each position k: how many earlier positions hold a strictly smaller value.
 
     A bottom-up merge count, vectorised per level: at width w, every element
@@ -144,13 +153,14 @@ def _smaller_before(v: np.ndarray) -> np.ndarray:
     return counts
 
 
-def _count_less_in_group(group: np.ndarray, value: np.ndarray, n: int) -> np.ndarray:
+def _count_less_in_group(group: Ints, value: Ints, n: int) -> Ints:
     """For each item: how many items of its group have a strictly smaller value."""
     keys = np.sort(group * n + value)
-    return np.searchsorted(keys, group * n + value, side="left") - np.searchsorted(keys, group * n, side="left")
+    less: Ints = np.searchsorted(keys, group * n + value, side="left") - np.searchsorted(keys, group * n, side="left")
+    return less
 
 
-def _partner_counts(x: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
+def _partner_counts(x: Floats, y: Floats) -> dict[str, Ints]:
     """For each item i, how many others j are: concordant with it, discordant,
     tied with it in x (any y), in y (any x), in both; plus the counts
     ``ur`` (x_j > x_i and y_j > y_i), ``xgt_yeq`` and ``xeq_ygt``."""
@@ -181,7 +191,7 @@ def _partner_counts(x: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
 # ------------------------------------------------------------------ jackknife
 
 
-def _jackknife_se(leave_one_out: np.ndarray) -> float | None:
+def _jackknife_se(leave_one_out: Floats) -> float | None:
     loo = leave_one_out[np.isfinite(leave_one_out)]
     if len(loo) < len(leave_one_out) or len(loo) < 3:
         return None
@@ -189,7 +199,7 @@ def _jackknife_se(leave_one_out: np.ndarray) -> float | None:
     return math.sqrt((m - 1) / m * float(((loo - loo.mean()) ** 2).sum()))
 
 
-def kendall_leave_one_out(x, y, counts: dict[str, np.ndarray] | None = None) -> np.ndarray:
+def kendall_leave_one_out(x: npt.ArrayLike, y: npt.ArrayLike, counts: dict[str, Ints] | None = None) -> Floats:
     """Tau-b of the data without item i, for every i, in O(n log n)."""
     x, y = _pair(x, y)
     n = len(x)
@@ -204,13 +214,14 @@ def kendall_leave_one_out(x, y, counts: dict[str, np.ndarray] | None = None) -> 
         return np.where(denom > 0, (s - s_i) / np.where(denom > 0, denom, 1), np.nan)
 
 
-def _sum_ties(sizes_per_item: np.ndarray) -> float:
+def _sum_ties(sizes_per_item: Ints) -> float:
     """sum over tie groups of t^3 - t, from each item's group size."""
     t = sizes_per_item.astype(np.float64)
     return float(((t ** 3 - t) / t).sum())
 
 
-def spearman_leave_one_out(x, y, counts: dict[str, np.ndarray] | None = None) -> np.ndarray:
+def spearman_leave_one_out(x: npt.ArrayLike, y: npt.ArrayLike,
+                           counts: dict[str, Ints] | None = None) -> Floats:
     """Spearman's rho of the data without item i, for every i, in O(n log n).
 
     Removing i lowers each other item's average rank by 1 when it lies above
@@ -224,7 +235,7 @@ def spearman_leave_one_out(x, y, counts: dict[str, np.ndarray] | None = None) ->
     a, b = average_ranks(x), average_ranks(y)
     c = _partner_counts(x, y) if counts is None else counts
 
-    def above_plus_half_tied(key: np.ndarray, r: np.ndarray) -> np.ndarray:
+    def above_plus_half_tied(key: Floats, r: Floats) -> Floats:
         """sum over j != i of r_j * (1[key_j > key_i] + 1/2 1[key_j == key_i])."""
         groups = _dense(key)
         group_sum = np.bincount(groups, weights=r)
@@ -254,11 +265,11 @@ def _normal_interval(value: float, se: float | None, n: int) -> Estimate:
 # ------------------------------------------------------------------ bootstrap (small n)
 
 
-def _bootstrap_draws(n: int, resamples: int, seed: int) -> np.ndarray:
+def _bootstrap_draws(n: int, resamples: int, seed: int) -> Ints:
     return np.random.default_rng([int(seed), n]).integers(n, size=(resamples, n))
 
 
-def _percentile(samples: np.ndarray) -> tuple[float, float] | None:
+def _percentile(samples: Floats) -> tuple[float, float] | None:
     samples = samples[np.isfinite(samples)]
     if len(samples) == 0:
         return None
@@ -266,7 +277,7 @@ def _percentile(samples: np.ndarray) -> tuple[float, float] | None:
     return float(lo), float(hi)
 
 
-def bootstrap_kendall(x, y, draws: np.ndarray) -> np.ndarray:
+def bootstrap_kendall(x: npt.ArrayLike, y: npt.ArrayLike, draws: Ints) -> Floats:
     """Tau-b of each resample (rows of ``draws`` index the pairs).
 
     A resample repeating pair i w_i times has sum_ij w_i w_j s_ij / 2 as
@@ -292,7 +303,7 @@ def bootstrap_kendall(x, y, draws: np.ndarray) -> np.ndarray:
     return np.concatenate(out) if out else np.empty(0)
 
 
-def bootstrap_spearman(x, y, draws: np.ndarray) -> np.ndarray:
+def bootstrap_spearman(x: npt.ArrayLike, y: npt.ArrayLike, draws: Ints) -> Floats:
     """Spearman's rho of each resample (ranks recomputed within each resample)."""
     x, y = _pair(x, y)
     rx = _scipy_stats().rankdata(x[draws], axis=1)
@@ -307,7 +318,7 @@ def bootstrap_spearman(x, y, draws: np.ndarray) -> np.ndarray:
 # ------------------------------------------------------------------ estimates with intervals
 
 
-def correlations(x, y, resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED,
+def correlations(x: npt.ArrayLike, y: npt.ArrayLike, resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED,
                  bootstrap_max_n: int = BOOTSTRAP_MAX_N) -> tuple[Estimate, Estimate]:
     """(Kendall tau-b, Spearman rho), each with a 95% interval on all n pairs (see module doc)."""
     x, y = _pair(x, y)
@@ -321,7 +332,10 @@ def correlations(x, y, resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTR
         out = []
         for value, samples in ((tau, bootstrap_kendall(x, y, draws)), (rho, bootstrap_spearman(x, y, draws))):
             ci = _percentile(samples)
-            out.append(Estimate(value, *(ci or (None, None)), method if ci else "none", n))
+            if ci is None:
+                out.append(Estimate(value, None, None, "none", n))
+            else:
+                out.append(Estimate(value, ci[0], ci[1], method, n))
         return out[0], out[1]
     counts = _partner_counts(x, y)
     return (_normal_interval(tau, _jackknife_se(kendall_leave_one_out(x, y, counts)), n),
@@ -331,7 +345,7 @@ def correlations(x, y, resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTR
 # ------------------------------------------------------------------ ranking metrics
 
 
-def ndcg_at_k(proxy, relevance, k: int) -> float | None:
+def ndcg_at_k(proxy: npt.ArrayLike, relevance: npt.ArrayLike, k: int) -> float | None:
     """nDCG@k of the ranking by ``proxy`` (descending), ``relevance`` as gains.
 
     DCG@k = sum over the proxy's positions r = 1..k of rel(r) / log2(r + 1);
@@ -360,7 +374,7 @@ def ndcg_at_k(proxy, relevance, k: int) -> float | None:
     return float((gains * discount).sum()) / ideal
 
 
-def top_k_regret(proxy, accuracy, k: int) -> float | None:
+def top_k_regret(proxy: npt.ArrayLike, accuracy: npt.ArrayLike, k: int) -> float | None:
     """Best accuracy in the sample minus the best accuracy among the proxy's top k.
 
     0 means the best architecture is among the k the proxy ranks highest.
