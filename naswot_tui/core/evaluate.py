@@ -38,12 +38,15 @@ import math
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any, Callable
 
 import numpy as np
+import numpy.typing as npt
 
 from naswot_tui.core import paper, stats
 from naswot_tui.core.benchmarks import DATASETS, GroundTruth, ground_truth_for
 from naswot_tui.core.errors import BenchmarkError
+from naswot_tui.core.spaces.base import SearchSpace
 from naswot_tui.core.stats import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, Estimate, rank_ready
 from naswot_tui.core.trace import Trace
 
@@ -79,7 +82,7 @@ class TopHits:
     def rate(self) -> float:
         return self.hits / self.k
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {"k": self.k, "hits": self.hits, "rate": self.rate}
 
 
@@ -94,8 +97,8 @@ class ArgmaxPick:
     index: int | None = None   # the architecture's index in its space (set by evaluate_trace)
     arch: str | None = None
 
-    def to_json(self) -> dict:
-        out = {"acc": self.acc, "best_acc": self.best_acc, "mean_acc": self.mean_acc}
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"acc": self.acc, "best_acc": self.best_acc, "mean_acc": self.mean_acc}
         if self.index is not None:
             out.update(index=self.index, arch=self.arch)
         return out
@@ -118,8 +121,8 @@ class ProxyResult:
     def hits(self, label: str) -> TopHits | None:
         return next((h for h in self.top_hits if h.label == label), None)
 
-    def to_json(self) -> dict:
-        where = {} if self.target is None else {
+    def to_json(self) -> dict[str, Any]:
+        where: dict[str, Any] = {} if self.target is None else {
             "dataset": self.target.dataset, "split": self.target.split, "epochs": self.target.epochs,
             "target": self.target.label}
         return {"proxy": self.proxy, **where, "n": self.n,
@@ -159,7 +162,7 @@ class Evaluation:
         return next((r for r in self.results if r.proxy == proxy and r.target is not None
                      and r.target.label == target), None)
 
-    def to_json(self) -> dict:
+    def to_json(self) -> dict[str, Any]:
         return {
             "path": self.path, "space": self.space, "dataset": self.dataset, "search": self.search,
             "proxy": self.proxy, "hook_rule": self.hook_rule, "batch_size": self.batch_size, "data": self.data,
@@ -177,46 +180,47 @@ class Evaluation:
 # ------------------------------------------------------------------ metrics of one proxy
 
 
-def _top(values: np.ndarray, k: int) -> set[int]:
+def _top(values: npt.NDArray[np.float64], k: int) -> set[int]:
     """Positions of the k largest values; ties broken by position (first wins)."""
     order = np.lexsort((np.arange(len(values)), -values))
     return set(int(i) for i in order[:k])
 
 
-def top_hits(proxy, acc, fractions=TOP_FRACTIONS) -> tuple[TopHits, ...]:
+def top_hits(proxy: npt.ArrayLike, acc: npt.ArrayLike,
+             fractions: tuple[float, ...] = TOP_FRACTIONS) -> tuple[TopHits, ...]:
     """For each fraction f: of the true top ceil(f*n), how many are in the proxy's top ceil(f*n)."""
-    proxy, acc = np.asarray(proxy, dtype=np.float64), np.asarray(acc, dtype=np.float64)
-    n = len(proxy)
+    scores, accs = np.asarray(proxy, dtype=np.float64), np.asarray(acc, dtype=np.float64)
+    n = len(scores)
     if n == 0:
         return ()
     out = []
     for f in fractions:
         k = max(1, math.ceil(f * n - 1e-9))
-        out.append(TopHits(f, k, len(_top(proxy, k) & _top(acc, k))))
+        out.append(TopHits(f, k, len(_top(scores, k) & _top(accs, k))))
     return tuple(out)
 
 
-def argmax_pick(proxy, acc) -> ArgmaxPick:
+def argmax_pick(proxy: npt.ArrayLike, acc: npt.ArrayLike) -> ArgmaxPick:
     """The proxy's argmax (first of ties) and its accuracy, with the sample's best and mean."""
-    proxy, acc = np.asarray(proxy, dtype=np.float64), np.asarray(acc, dtype=np.float64)
-    if len(proxy) == 0:
+    scores, accs = np.asarray(proxy, dtype=np.float64), np.asarray(acc, dtype=np.float64)
+    if len(scores) == 0:
         return ArgmaxPick(None, None, None, None)
-    pos = int(np.argmax(proxy))
-    return ArgmaxPick(pos, float(acc[pos]), float(acc.max()), float(acc.mean()))
+    pos = int(np.argmax(scores))
+    return ArgmaxPick(pos, float(accs[pos]), float(accs.max()), float(accs.mean()))
 
 
-def compare_proxy(proxy, acc, resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED,
+def compare_proxy(proxy: npt.ArrayLike, acc: npt.ArrayLike, resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED,
                   name: str = "", target: Target | None = None) -> ProxyResult:
     """Everything ``evaluate`` reports for one proxy against one accuracy."""
-    proxy = rank_ready(proxy)  # -inf ranks last
-    acc = np.asarray(acc, dtype=np.float64)
-    tau, rho = stats.correlations(proxy, acc, resamples, seed)
+    scores = rank_ready(proxy)  # -inf ranks last
+    accs = np.asarray(acc, dtype=np.float64)
+    tau, rho = stats.correlations(scores, accs, resamples, seed)
     return ProxyResult(
-        proxy=name, target=target, n=int(len(proxy)), kendall=tau, spearman=rho,
-        top_hits=top_hits(proxy, acc),
-        ndcg={k: stats.ndcg_at_k(proxy, acc, k) for k in NDCG_KS},
-        regret={k: stats.top_k_regret(proxy, acc, k) for k in REGRET_KS},
-        argmax=argmax_pick(proxy, acc))
+        proxy=name, target=target, n=len(scores), kendall=tau, spearman=rho,
+        top_hits=top_hits(scores, accs),
+        ndcg={k: stats.ndcg_at_k(scores, accs, k) for k in NDCG_KS},
+        regret={k: stats.top_k_regret(scores, accs, k) for k in REGRET_KS},
+        argmax=argmax_pick(scores, accs))
 
 
 # ------------------------------------------------------------------ costs of architectures
@@ -228,7 +232,7 @@ def _cost_cache_path(space: str, dataset: str) -> Path:
     return default_cache_dir() / "costs" / f"{space}-{dataset}.json"
 
 
-def _nb201_linear_costs(archs: list[str], measure) -> dict[str, list[float]]:
+def _nb201_linear_costs(archs: list[str], measure: Callable[[str], list[float]]) -> dict[str, list[float]]:
     """Exact NB201 params/FLOPs without building every network.
 
     All cells of an NB201 network share one genotype and keep their width, so
@@ -245,7 +249,7 @@ def _nb201_linear_costs(archs: list[str], measure) -> dict[str, list[float]]:
     one_3x3 = measure(format_cell(["nor_conv_3x3"] + empty[1:]))
     per_1x1 = [x - b for x, b in zip(one_1x1, base)]
     per_3x3 = [x - b for x, b in zip(one_3x3, base)]
-    out = {}
+    out: dict[str, list[float]] = {}
     for arch in archs:
         ops = parse_cell(arch)
         n1, n3 = ops.count("nor_conv_1x1"), ops.count("nor_conv_3x3")
@@ -253,7 +257,8 @@ def _nb201_linear_costs(archs: list[str], measure) -> dict[str, list[float]]:
     return out
 
 
-def architecture_costs(space_name: str, dataset: str, archs: list[str], space=None) -> dict[str, tuple[float, float]]:
+def architecture_costs(space_name: str, dataset: str, archs: list[str],
+                       space: SearchSpace | None = None) -> dict[str, tuple[float, float]]:
     """``arch -> (params, flops)`` of the benchmark's network for ``dataset``.
 
     Built on the ``meta`` device (shapes only); FLOPs in NAS-Bench-201's
@@ -304,7 +309,7 @@ def architecture_costs(space_name: str, dataset: str, archs: list[str], space=No
 def known_targets(truth: GroundTruth, index: int) -> list[Target]:
     """Accuracies the ground truth has: 200-epoch ones, plus 12-epoch validation
     where the 200-epoch one is missing (C-100 / IN16 in the embedded table)."""
-    out = []
+    out: list[Target] = []
     for epochs in (200, 12):
         for ds in DATASETS:
             for split in ("test", "valid"):
@@ -318,7 +323,7 @@ def known_targets(truth: GroundTruth, index: int) -> list[Target]:
     return out
 
 
-def proxy_name(header: dict) -> str:
+def proxy_name(header: dict[str, Any]) -> str:
     cfg = header.get("config", {})
     name = header.get("proxy") or cfg.get("proxy") or "naswot"
     if name == "naswot" and (header.get("hook_rule") or cfg.get("hook_rule")) == "relu":
