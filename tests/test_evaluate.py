@@ -113,3 +113,13 @@ def test_cli_evaluate_json(trace):
     assert "boot = percentile bootstrap (50 resamples" in text.stdout and "nDCG@10" in text.stdout
     bad = CliRunner().invoke(app, ["evaluate", str(trace.path.parent / "missing.jsonl")])
     assert bad.exit_code != 0
+
+
+def test_large_samples_get_jackknife_intervals_on_every_pair():
+    """Above the bootstrap limit the interval comes from the exact jackknife, on all n, and says so."""
+    rng = np.random.default_rng(8)
+    acc = rng.normal(90, 2, size=stats.BOOTSTRAP_MAX_N + 100)
+    res = compare_proxy(acc + rng.normal(0, 2, size=len(acc)), acc)
+    for est in (res.kendall, res.spearman):
+        assert est.method == "jackknife SE, normal" and est.n == len(acc) == res.n
+        assert est.low < est.value < est.high and est.high - est.low < 0.15
