@@ -27,7 +27,7 @@ echo "== 2-5. throughput, peak memory, CPU parity, AMP rank agreement, OOM"
 timeout 330 python - <<'PY'
 import os, time, math, subprocess, sys
 import numpy as np, torch
-from naswot_tui.core.compare import kendall_tau, spearman
+from naswot_tui.core.stats import kendall as kendall_tau, spearman
 from naswot_tui.core.config import RunConfig
 from naswot_tui.core.data import make_batch
 from naswot_tui.core.engine import Run

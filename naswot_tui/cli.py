@@ -155,7 +155,7 @@ def runs_command(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """List saved runs (traces), newest first."""
-    from naswot_tui.core.compare import run_summary
+    from naswot_tui.core.summary import run_summary
     from naswot_tui.core.config import default_runs_dir
     from naswot_tui.core.errors import TraceError
     from naswot_tui.core.trace import list_traces, read_trace

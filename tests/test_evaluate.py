@@ -7,22 +7,23 @@ import math
 
 import numpy as np
 import pytest
+import scipy.stats
 from typer.testing import CliRunner
 
 from naswot_tui.core.benchmarks import ground_truth_for
-from naswot_tui.core.compare import kendall_tau, spearman
+from naswot_tui.core import stats
 from naswot_tui.core.config import RunConfig
 from naswot_tui.core.engine import Run
 from naswot_tui.core.evaluate import (
+    ProxyResult,
     architecture_costs,
     argmax_pick,
-    bootstrap_correlations,
     compare_proxy,
     evaluate_trace,
-    result_for,
     top_hits,
 )
 from naswot_tui.core.trace import read_trace
+from stats_oracle import kendall_tau_b
 
 
 @pytest.fixture(scope="module")
@@ -35,76 +36,65 @@ def trace(tmp_path_factory):
 
 def test_evaluate_a_real_trace(trace):
     report = evaluate_trace(trace, resamples=200)
-    assert report["n_archs"] == 12 and report["proxies"] == ["naswot", "params", "flops"]
+    assert report.n_archs == 12 and report.proxies == ["naswot", "params", "flops"]
     assert {"cifar10 test", "cifar10 valid", "cifar100 test", "ImageNet16-120 test",
-            "cifar100 valid@12", "ImageNet16-120 valid@12"} <= set(report["targets"])
+            "cifar100 valid@12", "ImageNet16-120 valid@12"} <= {t.label for t in report.targets}
     truth = ground_truth_for("nb201")
     by_index = {s.index: s for s in trace.scores}
     indices = list(by_index)
     scores = [by_index[i].score for i in indices]
     accs = [truth.accuracy(i, "cifar10", "test") for i in indices]
-    r = result_for(report, "naswot", "cifar10 test")
-    if all(math.isfinite(s) for s in scores):  # -inf handling is tested on its own below
-        assert r["kendall_tau"]["value"] == pytest.approx(kendall_tau(scores, accs))
-        assert r["spearman_rho"]["value"] == pytest.approx(spearman(scores, accs))
-    for res in report["results"]:
-        for stat in ("kendall_tau", "spearman_rho"):
-            lo, hi = res[stat]["ci95"]
-            assert lo <= res[stat]["value"] <= hi
+    r = report.result_for("naswot", "cifar10 test")
+    assert isinstance(r, ProxyResult) and r.target.dataset == "cifar10" and r.target.split == "test"
+    ready = stats.rank_ready(scores)  # -inf ranks last
+    assert r.kendall.value == pytest.approx(kendall_tau_b(ready, accs))
+    assert r.spearman.value == pytest.approx(scipy.stats.spearmanr(ready, accs).statistic)
+    for res in report.results:
+        for est in (res.kendall, res.spearman):
+            assert est.n == 12 and est.method.startswith("percentile bootstrap (200 resamples")
+            assert est.low <= est.value <= est.high
     # the argmax is the highest-scoring architecture, reported with its accuracy
     best = max(indices, key=lambda i: by_index[i].score)
-    assert r["argmax"]["index"] == best and r["argmax"]["acc"] == truth.accuracy(best, "cifar10", "test")
+    assert r.argmax.index == best and r.argmax.acc == truth.accuracy(best, "cifar10", "test")
+    assert r.regret[1] == pytest.approx(max(accs) - r.argmax.acc)
+    assert 0 < r.ndcg[10] <= 1
     # params computed from our networks equal the benchmark's for the same architectures
-    p = result_for(report, "params", "cifar10 test")
-    assert p["n"] == 12
+    p = report.result_for("params", "cifar10 test")
+    assert p.n == 12
     costs = architecture_costs("nb201", "cifar10", [by_index[i].arch for i in indices])
     matches = sum(round(costs[by_index[i].arch][0]) == round(truth.params(i) * 1e6) for i in indices)
     assert matches >= 11  # NB201 stores a trial mean for a few legacy cells
 
 
-def test_bootstrap_is_seeded_and_its_interval_holds_the_estimate():
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=150)
-    y = x + rng.normal(scale=0.8, size=150)
-    y[::7] = y[0]  # ties
-    a = bootstrap_correlations(x, y, resamples=300, seed=5)
-    b = bootstrap_correlations(x, y, resamples=300, seed=5)
-    assert a == b
-    assert a["kendall_tau"]["value"] == pytest.approx(kendall_tau(x, y), abs=1e-12)
-    assert a["spearman_rho"]["value"] == pytest.approx(spearman(x, y), abs=1e-12)
-    for stat in ("kendall_tau", "spearman_rho"):
-        lo, hi = a[stat]["ci95"]
-        assert lo < a[stat]["value"] < hi and hi - lo < 0.3
-
-
-def test_weighted_bootstrap_tau_equals_tau_of_the_resample():
-    # the quadratic-form tau of a resample equals tau-b computed on the repeated data
-    from naswot_tui.core.evaluate import _sign_matrices, _weighted_tau
-
-    rng = np.random.default_rng(3)
-    x, y = rng.integers(0, 6, size=40).astype(float), rng.normal(size=40)
-    draw = rng.integers(40, size=40)
-    w = np.bincount(draw, minlength=40)[None, :]
-    assert _weighted_tau(w, *_sign_matrices(x, y))[0] == pytest.approx(kendall_tau(x[draw], y[draw]), abs=1e-9)
+def test_evaluation_json_keeps_every_field(trace):
+    doc = evaluate_trace(trace, resamples=50).to_json()
+    json.dumps(doc, allow_nan=False)
+    assert doc["n_archs"] == 12 and doc["intervals"]["resamples"] == 50
+    r = next(x for x in doc["results"] if x["proxy"] == "naswot" and x["target"] == "cifar10 test")
+    assert set(r) >= {"proxy", "dataset", "split", "epochs", "target", "n", "kendall_tau", "spearman_rho",
+                      "top_hits", "ndcg", "regret", "argmax"}
+    assert set(r["kendall_tau"]) == {"value", "ci95", "method", "n"} and r["kendall_tau"]["n"] == 12
+    assert set(r["top_hits"]) == {"1%", "5%"} and set(r["ndcg"]) == {"10", "100"} and set(r["regret"]) == {"1", "10"}
+    assert set(r["argmax"]) == {"acc", "best_acc", "mean_acc", "index", "arch"}
 
 
 def test_top_hits_and_argmax_on_a_constructed_case():
     acc = np.arange(100, dtype=float)               # true order
     proxy = acc.copy()
     proxy[99], proxy[96] = proxy[96], proxy[99]     # the best drops to 4th place
-    hits = top_hits(proxy, acc)
-    assert hits["1%"] == {"k": 1, "hits": 0, "rate": 0.0}
-    assert hits["5%"] == {"k": 5, "hits": 5, "rate": 1.0}
-    assert top_hits(-acc, acc)["5%"]["hits"] == 0
+    one, five = top_hits(proxy, acc)
+    assert (one.label, one.k, one.hits, one.rate) == ("1%", 1, 0, 0.0)
+    assert (five.label, five.k, five.hits, five.rate) == ("5%", 5, 5, 1.0)
+    assert top_hits(-acc, acc)[1].hits == 0
     pick = argmax_pick(proxy, acc)
-    assert pick["acc"] == 96 and pick["best_acc"] == 99 and pick["mean_acc"] == pytest.approx(49.5)
+    assert pick.acc == 96 and pick.best_acc == 99 and pick.mean_acc == pytest.approx(49.5)
 
 
 def test_minus_infinity_ranks_last():
     acc = [10.0, 50.0, 60.0, 70.0, 80.0]
     res = compare_proxy([-math.inf, 1.0, 2.0, 3.0, 4.0], acc, resamples=50)
-    assert res["kendall_tau"]["value"] == pytest.approx(1.0)
-    assert res["n"] == 5
+    assert res.kendall.value == pytest.approx(1.0)
+    assert res.n == 5 and res.regret[1] == 0.0
 
 
 def test_cli_evaluate_json(trace):
@@ -115,8 +105,21 @@ def test_cli_evaluate_json(trace):
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
     assert doc["traces"][0]["n_archs"] == 12
-    assert result_for(doc["traces"][0], "flops", "cifar10 test")["top_hits"]["5%"]["k"] == 1
+    flops = next(r for r in doc["traces"][0]["results"] if r["proxy"] == "flops" and r["target"] == "cifar10 test")
+    assert flops["top_hits"]["5%"]["k"] == 1
+    assert flops["kendall_tau"]["method"] == "percentile bootstrap (50 resamples, seed 0)"
     text = CliRunner().invoke(app, ["evaluate", str(trace.path), "--resamples", "50"])
     assert text.exit_code == 0 and "Kendall tau" in text.stdout and "0.574" in text.stdout
+    assert "boot = percentile bootstrap (50 resamples" in text.stdout and "nDCG@10" in text.stdout
     bad = CliRunner().invoke(app, ["evaluate", str(trace.path.parent / "missing.jsonl")])
     assert bad.exit_code != 0
+
+
+def test_large_samples_get_jackknife_intervals_on_every_pair():
+    """Above the bootstrap limit the interval comes from the exact jackknife, on all n, and says so."""
+    rng = np.random.default_rng(8)
+    acc = rng.normal(90, 2, size=stats.BOOTSTRAP_MAX_N + 100)
+    res = compare_proxy(acc + rng.normal(0, 2, size=len(acc)), acc)
+    for est in (res.kendall, res.spearman):
+        assert est.method == "jackknife SE, normal" and est.n == len(acc) == res.n
+        assert est.low < est.value < est.high and est.high - est.low < 0.15

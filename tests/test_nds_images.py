@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 
 from nds_fixtures import SHARED_DATA
+from naswot_tui.core.data import embedded_images
 from naswot_tui.core.errors import DataError
 from naswot_tui.core.imagefolder import (IMAGENET_MEAN, IMAGENET_STD, UPSAMPLED_LABEL, list_image_folder,
-                                         load_image_folder, upsample_embedded)
+                                         load_image_folder, upsample)
 
 JPEG_TREE = SHARED_DATA / "images" / "cifar10_test_jpg_yoongikim"
 
@@ -41,9 +42,9 @@ def test_image_folder_errors(tmp_path):
 
 
 def test_upsampled_embedded_images():
-    x = upsample_embedded(4)
+    x = upsample(embedded_images()[0][:4])
     assert x.shape == (4, 3, 224, 224) and x.dtype == np.float32
     assert "upsampled" in UPSAMPLED_LABEL and "NOT ImageNet" in UPSAMPLED_LABEL
     pixels = x * np.asarray(IMAGENET_STD)[None, :, None, None] + np.asarray(IMAGENET_MEAN)[None, :, None, None]
     assert pixels.min() >= -1e-5 and pixels.max() <= 1 + 1e-5
-    assert np.array_equal(upsample_embedded(4), x)
+    assert np.array_equal(upsample(embedded_images()[0][:4]), x)

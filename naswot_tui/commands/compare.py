@@ -17,7 +17,7 @@ def register(app: typer.Typer) -> None:
         curves: bool = typer.Option(True, "--curves/--no-curves", help="Include best-so-far curves in --json."),
     ) -> None:
         """Compare saved runs: config, results, best-so-far, score/accuracy rank correlation."""
-        from naswot_tui.cli import fail
+        from naswot_tui.commands.common import fail
         from naswot_tui.core.comparison import compare_paths, format_table
         from naswot_tui.core.errors import NaswotError
 

@@ -13,14 +13,16 @@ def register(app: typer.Typer) -> None:
     def evaluate_command(
         traces: List[str] = typer.Argument(..., help="Trace files (see 'naswot-tui runs')."),
         as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
-        resamples: int = typer.Option(1000, "--resamples", help="Bootstrap resamples for the 95% intervals."),
+        resamples: int = typer.Option(1000, "--resamples",
+                                      help="Bootstrap resamples for the 95% intervals (up to 500 architectures; "
+                                           "above, the exact jackknife SE gives them)."),
         seed: int = typer.Option(0, "--seed", help="Bootstrap seed."),
         baselines: bool = typer.Option(True, "--baselines/--no-baselines",
                                        help="Also rank by params and FLOPs of the same architectures."),
     ) -> None:
-        """Kendall tau / Spearman rho (with bootstrap 95% CIs), top-1%/5% hit rates and the
-        argmax's accuracy, for each proxy against each known accuracy."""
-        from naswot_tui.cli import fail
+        """Kendall tau / Spearman rho (with 95% CIs on all architectures), top-1%/5% hit rates,
+        nDCG@10, top-10 regret and the argmax's accuracy, for each proxy against each known accuracy."""
+        from naswot_tui.commands.common import fail
         from naswot_tui.core.errors import NaswotError, UsageError
         from naswot_tui.core.evaluate import evaluate_trace, format_evaluation
         from naswot_tui.core.trace import read_trace
@@ -33,6 +35,6 @@ def register(app: typer.Typer) -> None:
         except NaswotError as exc:
             raise fail(exc) from None
         if as_json:
-            typer.echo(json.dumps({"traces": reports}, indent=2, allow_nan=False))
+            typer.echo(json.dumps({"traces": [r.to_json() for r in reports]}, indent=2, allow_nan=False))
         else:
             typer.echo("\n\n".join(format_evaluation(r) for r in reports))

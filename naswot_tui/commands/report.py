@@ -15,7 +15,7 @@ def register(app: typer.Typer) -> None:
         fmt: str = typer.Option("markdown", "--format", help="markdown | json."),
     ) -> None:
         """Search results in the shape of the paper's Table 2, with its published numbers alongside."""
-        from naswot_tui.cli import fail
+        from naswot_tui.commands.common import fail
         from naswot_tui.core.errors import NaswotError, UsageError
         from naswot_tui.core.report import build_report, to_markdown
         from naswot_tui.core.trace import read_trace

@@ -12,8 +12,9 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from naswot_tui.core.compare import best_so_far, kendall_tau, run_summary, score_accuracy_pairs, spearman
 from naswot_tui.core.errors import UsageError
+from naswot_tui.core.stats import kendall, rank_ready, spearman
+from naswot_tui.core.summary import best_so_far, run_summary
 from naswot_tui.core.trace import Trace, read_trace
 
 MIN_RUNS, MAX_RUNS = 2, 10
@@ -80,6 +81,21 @@ class Comparison:
         }
 
 
+def score_accuracy_pairs(trace: Trace) -> tuple[list[float], list[float]]:
+    """Scores with known accuracies, one pair per distinct architecture.
+
+    ``-inf`` is a valid score: it is kept and ranked last (as ``evaluate``
+    does), by standing in a finite value below every other score. Failed
+    (null) and NaN scores are left out.
+    """
+    seen: dict[int, tuple[float, float]] = {}
+    for s in trace.scores:
+        if s.score is not None and not math.isnan(s.score) and s.score != math.inf and s.acc is not None:
+            seen.setdefault(s.index, (s.score, s.acc))
+    scores = rank_ready([v[0] for v in seen.values()])
+    return [float(x) for x in scores], [v[1] for v in seen.values()]
+
+
 def mean_best_so_far(trace: Trace) -> tuple[list[float | None], list[float | None]]:
     """Best-so-far score (and its accuracy) per candidate, averaged over repeats."""
     repeats = sorted({s.repeat for s in trace.scores})
@@ -111,7 +127,7 @@ def compare_traces(traces: list[Trace], curves: bool = True) -> Comparison:
         values["device"] = (trace.header.get("env") or {}).get("device")
         for key in ("status", "scored", "errors", "best_score", "acc_mean", "acc_std", "duration_s"):
             values[key] = summary.get(key)
-        values["kendall_tau"] = kendall_tau(xs, ys)
+        values["kendall_tau"] = kendall(xs, ys)
         values["spearman_rho"] = spearman(xs, ys)
         col = RunColumn(label=chr(ord("A") + k), name=trace.path.name, path=str(trace.path), values=values)
         if curves:

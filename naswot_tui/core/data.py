@@ -239,7 +239,10 @@ def _imagenet_batch(source: str, batch_size: int, seed: int, repeat: int, data_r
     from naswot_tui.core import imagefolder
 
     if source == "embedded":
-        return Batch(imagefolder.upsample_embedded(batch_size), "imagenet", "embedded",
+        images, _ = embedded_images()
+        if batch_size > len(images):
+            raise UsageError(f"the embedded sample holds {len(images)} images; use --batch-size <= {len(images)}")
+        return Batch(imagefolder.upsample(images[:batch_size]), "imagenet", "embedded",
                      f"{imagefolder.UPSAMPLED_LABEL} ({batch_size} images)")
     if not data_root:
         raise UsageError("data source 'root' needs --data-root DIR")

@@ -1,13 +1,18 @@
-"""How good is a proxy here? Rank correlations, top-k hits and argmax picks.
+"""How good is a proxy here? Rank correlations, top-k hits, nDCG, regret and argmax picks.
 
 ``evaluate_trace`` compares every proxy of a trace with every accuracy the
 ground truth knows (test and validation, each dataset; 200 epochs, plus the
-12-epoch columns where they are all the benchmark has):
+12-epoch columns where they are all the benchmark has) and returns an
+``Evaluation`` (typed results; ``to_json()`` is the ``--json`` document):
 
-- Kendall tau-b and Spearman rho, each with a seeded percentile-bootstrap 95%
-  interval (resampling architectures);
+- Kendall tau-b and Spearman rho, each with a 95% interval on all the
+  architectures (``core/stats.py``: percentile bootstrap up to
+  ``stats.BOOTSTRAP_MAX_N`` architectures, exact jackknife standard error and
+  a normal interval above); each interval names its method and n;
 - top-k hit rates: of the true top 1% / 5% (k = ceil(fraction * n)), how many
   are in the proxy's top k;
+- nDCG@10 and @100 (accuracy as relevance) and top-1 / top-10 regret
+  (the sample's best accuracy minus the best among the proxy's top k);
 - the accuracy of the proxy's argmax, beside the sample's best and mean.
 
 Proxies: the trace's own score (``naswot`` or ``naswot-relu``, or whatever
@@ -31,22 +36,23 @@ from __future__ import annotations
 import json
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any, Callable
 
 import numpy as np
+import numpy.typing as npt
 
+from naswot_tui.core import paper, stats
 from naswot_tui.core.benchmarks import DATASETS, GroundTruth, ground_truth_for
-from naswot_tui.core.compare import kendall_tau
 from naswot_tui.core.errors import BenchmarkError
+from naswot_tui.core.spaces.base import SearchSpace
+from naswot_tui.core.stats import BOOTSTRAP_RESAMPLES, BOOTSTRAP_SEED, Estimate, rank_ready
 from naswot_tui.core.trace import Trace
 
 TOP_FRACTIONS = (0.01, 0.05)
-BOOTSTRAP_RESAMPLES = 1000
-BOOTSTRAP_SEED = 0
-# Above this many architectures the Kendall interval is bootstrapped on a
-# seeded subsample (the pairwise matrices grow as n^2); the point value uses all.
-KENDALL_BOOTSTRAP_MAX_N = 2500
+NDCG_KS = (10, 100)
+REGRET_KS = (1, 10)
 
 
 @dataclass(frozen=True)
@@ -60,121 +66,161 @@ class Target:
         return f"{self.dataset} {self.split}" + ("" if self.epochs == 200 else f"@{self.epochs}")
 
 
-# ------------------------------------------------------------------ statistics
+@dataclass(frozen=True)
+class TopHits:
+    """Of the true top k (k = ceil(fraction * n)), ``hits`` are in the proxy's top k."""
+
+    fraction: float
+    k: int
+    hits: int
+
+    @property
+    def label(self) -> str:
+        return f"{self.fraction * 100:g}%"
+
+    @property
+    def rate(self) -> float:
+        return self.hits / self.k
+
+    def to_json(self) -> dict[str, Any]:
+        return {"k": self.k, "hits": self.hits, "rate": self.rate}
 
 
-def average_ranks(values: np.ndarray) -> np.ndarray:
-    """Ranks 1..n, ties sharing their mean rank (vectorised)."""
-    _, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
-    ends = np.cumsum(counts)
-    return (ends - (counts - 1) / 2.0)[inverse]
+@dataclass(frozen=True)
+class ArgmaxPick:
+    """The proxy's argmax (first of ties) with its accuracy, and the sample's best and mean."""
 
+    position: int | None       # in the arrays evaluated
+    acc: float | None
+    best_acc: float | None
+    mean_acc: float | None
+    index: int | None = None   # the architecture's index in its space (set by evaluate_trace)
+    arch: str | None = None
 
-def _pearson(a: np.ndarray, b: np.ndarray) -> float | None:
-    a, b = a - a.mean(), b - b.mean()
-    denom = math.sqrt(float((a * a).sum()) * float((b * b).sum()))
-    return None if denom == 0 else float((a * b).sum() / denom)
-
-
-def spearman_rho(x, y) -> float | None:
-    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
-    if len(x) < 3:
-        return None
-    return _pearson(average_ranks(x), average_ranks(y))
-
-
-def _sign_matrices(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    sx = np.sign(x[:, None] - x[None, :]).astype(np.float32)
-    sy = np.sign(y[:, None] - y[None, :]).astype(np.float32)
-    return sx * sy, np.abs(sx), np.abs(sy)
-
-
-def _weighted_tau(weights: np.ndarray, concord: np.ndarray, untied_x: np.ndarray, untied_y: np.ndarray) -> np.ndarray:
-    """Tau-b of resamples given as multiplicity vectors (rows of ``weights``).
-
-    A resample repeating architecture i w_i times has, over its pairs of
-    positions, sum_ij w_i w_j sign(dx) sign(dy) / 2 as (concordant - discordant)
-    and w^T |sign(dx)| w / 2 pairs untied in x. Entries are integers below
-    2^24, so float32 products are exact.
-    """
-    w = weights.astype(np.float32)
-    num = ((w @ concord) * w).sum(axis=1, dtype=np.float64)
-    dx = ((w @ untied_x) * w).sum(axis=1, dtype=np.float64)
-    dy = ((w @ untied_y) * w).sum(axis=1, dtype=np.float64)
-    denom = np.sqrt(dx * dy)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(denom > 0, num / np.where(denom > 0, denom, 1), np.nan)
-
-
-def _percentile_ci(samples: np.ndarray) -> list[float] | None:
-    samples = samples[np.isfinite(samples)]
-    if len(samples) == 0:
-        return None
-    lo, hi = np.percentile(samples, [2.5, 97.5])
-    return [float(lo), float(hi)]
-
-
-def bootstrap_correlations(x, y, resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED) -> dict:
-    """Kendall tau-b and Spearman rho with percentile-bootstrap 95% intervals."""
-    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
-    n = len(x)
-    out = {"kendall_tau": {"value": None, "ci95": None}, "spearman_rho": {"value": None, "ci95": None}}
-    if n < 3:
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"acc": self.acc, "best_acc": self.best_acc, "mean_acc": self.mean_acc}
+        if self.index is not None:
+            out.update(index=self.index, arch=self.arch)
         return out
-    rng = np.random.default_rng([int(seed), n])
-    draws = rng.integers(n, size=(resamples, n))
-    # Kendall
-    if n <= KENDALL_BOOTSTRAP_MAX_N:
-        mats = _sign_matrices(x, y)
-        point = _weighted_tau(np.ones((1, n)), *mats)[0]
-        weights = np.zeros((resamples, n), dtype=np.float32)
-        np.add.at(weights, (np.repeat(np.arange(resamples), n), draws.ravel()), 1.0)
-        taus = np.concatenate([_weighted_tau(weights[k:k + 250], *mats) for k in range(0, resamples, 250)])
-        out["kendall_tau"] = {"value": None if math.isnan(point) else float(point), "ci95": _percentile_ci(taus)}
-    else:
-        sub = np.random.default_rng([int(seed), n, 1]).choice(n, size=KENDALL_BOOTSTRAP_MAX_N, replace=False)
-        inner = bootstrap_correlations(x[sub], y[sub], resamples, seed)["kendall_tau"]
-        out["kendall_tau"] = {"value": kendall_tau(x, y), "ci95": inner["ci95"],
-                              "ci_subsample": KENDALL_BOOTSTRAP_MAX_N}
-    # Spearman
-    rhos = np.array([spearman_rho(x[d], y[d]) or np.nan for d in draws])
-    out["spearman_rho"] = {"value": spearman_rho(x, y), "ci95": _percentile_ci(rhos)}
-    return out
 
 
-def _top(values: np.ndarray, k: int) -> set[int]:
+@dataclass(frozen=True)
+class ProxyResult:
+    """Everything ``evaluate`` reports for one proxy against one accuracy."""
+
+    proxy: str
+    target: Target | None
+    n: int
+    kendall: Estimate
+    spearman: Estimate
+    top_hits: tuple[TopHits, ...]
+    ndcg: dict[int, float | None]     # k -> nDCG@k
+    regret: dict[int, float | None]   # k -> top-k regret (accuracy points)
+    argmax: ArgmaxPick
+
+    def hits(self, label: str) -> TopHits | None:
+        return next((h for h in self.top_hits if h.label == label), None)
+
+    def to_json(self) -> dict[str, Any]:
+        where: dict[str, Any] = {} if self.target is None else {
+            "dataset": self.target.dataset, "split": self.target.split, "epochs": self.target.epochs,
+            "target": self.target.label}
+        return {"proxy": self.proxy, **where, "n": self.n,
+                "kendall_tau": self.kendall.to_json(), "spearman_rho": self.spearman.to_json(),
+                "top_hits": {h.label: h.to_json() for h in self.top_hits},
+                "ndcg": {str(k): v for k, v in self.ndcg.items()},
+                "regret": {str(k): v for k, v in self.regret.items()},
+                "argmax": self.argmax.to_json()}
+
+
+@dataclass
+class Evaluation:
+    """``evaluate_trace``'s answer for one trace."""
+
+    path: str
+    space: str
+    dataset: str
+    search: str
+    proxy: str                 # the trace's own proxy
+    hook_rule: str | None
+    batch_size: int | None
+    data: str | None
+    ground_truth: str
+    status: str
+    n_archs: int
+    n_neg_inf: int
+    n_failed: int
+    proxies: list[str]
+    targets: list[Target]
+    results: list[ProxyResult] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    resamples: int = BOOTSTRAP_RESAMPLES
+    seed: int = BOOTSTRAP_SEED
+
+    def result_for(self, proxy: str, target: str) -> ProxyResult | None:
+        """The result of ``proxy`` against the target labelled ``target`` (e.g. "cifar10 test")."""
+        return next((r for r in self.results if r.proxy == proxy and r.target is not None
+                     and r.target.label == target), None)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "path": self.path, "space": self.space, "dataset": self.dataset, "search": self.search,
+            "proxy": self.proxy, "hook_rule": self.hook_rule, "batch_size": self.batch_size, "data": self.data,
+            "ground_truth": self.ground_truth, "status": self.status, "n_archs": self.n_archs,
+            "n_neg_inf": self.n_neg_inf, "n_failed": self.n_failed, "proxies": list(self.proxies),
+            "targets": [t.label for t in self.targets], "results": [r.to_json() for r in self.results],
+            "notes": list(self.notes),
+            "intervals": {"level": 0.95, "bootstrap_max_n": stats.BOOTSTRAP_MAX_N,
+                          "resamples": self.resamples, "seed": self.seed,
+                          "small_n": "percentile bootstrap, resampling architectures",
+                          "large_n": "estimate +- 1.96 x exact jackknife standard error"},
+        }
+
+
+# ------------------------------------------------------------------ metrics of one proxy
+
+
+def _top(values: npt.NDArray[np.float64], k: int) -> set[int]:
     """Positions of the k largest values; ties broken by position (first wins)."""
     order = np.lexsort((np.arange(len(values)), -values))
     return set(int(i) for i in order[:k])
 
 
-def top_hits(proxy, acc, fractions=TOP_FRACTIONS) -> dict:
+def top_hits(proxy: npt.ArrayLike, acc: npt.ArrayLike,
+             fractions: tuple[float, ...] = TOP_FRACTIONS) -> tuple[TopHits, ...]:
     """For each fraction f: of the true top ceil(f*n), how many are in the proxy's top ceil(f*n)."""
-    proxy, acc = np.asarray(proxy, dtype=np.float64), np.asarray(acc, dtype=np.float64)
-    n = len(proxy)
-    out = {}
+    scores, accs = np.asarray(proxy, dtype=np.float64), np.asarray(acc, dtype=np.float64)
+    n = len(scores)
+    if n == 0:
+        return ()
+    out = []
     for f in fractions:
         k = max(1, math.ceil(f * n - 1e-9))
-        hits = len(_top(proxy, k) & _top(acc, k)) if n else 0
-        out[f"{f * 100:g}%"] = {"k": k, "hits": hits, "rate": hits / k if n else None}
-    return out
+        out.append(TopHits(f, k, len(_top(scores, k) & _top(accs, k))))
+    return tuple(out)
 
 
-def argmax_pick(proxy, acc) -> dict:
+def argmax_pick(proxy: npt.ArrayLike, acc: npt.ArrayLike) -> ArgmaxPick:
     """The proxy's argmax (first of ties) and its accuracy, with the sample's best and mean."""
-    proxy, acc = np.asarray(proxy, dtype=np.float64), np.asarray(acc, dtype=np.float64)
-    if len(proxy) == 0:
-        return {"position": None, "acc": None, "best_acc": None, "mean_acc": None}
-    pos = int(np.argmax(proxy))
-    return {"position": pos, "acc": float(acc[pos]), "best_acc": float(acc.max()), "mean_acc": float(acc.mean())}
+    scores, accs = np.asarray(proxy, dtype=np.float64), np.asarray(acc, dtype=np.float64)
+    if len(scores) == 0:
+        return ArgmaxPick(None, None, None, None)
+    pos = int(np.argmax(scores))
+    return ArgmaxPick(pos, float(accs[pos]), float(accs.max()), float(accs.mean()))
 
 
-def compare_proxy(proxy, acc, resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED) -> dict:
+def compare_proxy(proxy: npt.ArrayLike, acc: npt.ArrayLike, resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED,
+                  name: str = "", target: Target | None = None) -> ProxyResult:
     """Everything ``evaluate`` reports for one proxy against one accuracy."""
-    proxy = rank_ready(proxy)  # -inf ranks last
-    acc = np.asarray(acc, dtype=np.float64)
-    return {"n": int(len(proxy)), **bootstrap_correlations(proxy, acc, resamples, seed),
-            "top_hits": top_hits(proxy, acc), "argmax": argmax_pick(proxy, acc)}
+    scores = rank_ready(proxy)  # -inf ranks last
+    accs = np.asarray(acc, dtype=np.float64)
+    tau, rho = stats.correlations(scores, accs, resamples, seed)
+    return ProxyResult(
+        proxy=name, target=target, n=len(scores), kendall=tau, spearman=rho,
+        top_hits=top_hits(scores, accs),
+        ndcg={k: stats.ndcg_at_k(scores, accs, k) for k in NDCG_KS},
+        regret={k: stats.top_k_regret(scores, accs, k) for k in REGRET_KS},
+        argmax=argmax_pick(scores, accs))
 
 
 # ------------------------------------------------------------------ costs of architectures
@@ -186,7 +232,7 @@ def _cost_cache_path(space: str, dataset: str) -> Path:
     return default_cache_dir() / "costs" / f"{space}-{dataset}.json"
 
 
-def _nb201_linear_costs(archs: list[str], measure) -> dict[str, list[float]]:
+def _nb201_linear_costs(archs: list[str], measure: Callable[[str], list[float]]) -> dict[str, list[float]]:
     """Exact NB201 params/FLOPs without building every network.
 
     All cells of an NB201 network share one genotype and keep their width, so
@@ -203,7 +249,7 @@ def _nb201_linear_costs(archs: list[str], measure) -> dict[str, list[float]]:
     one_3x3 = measure(format_cell(["nor_conv_3x3"] + empty[1:]))
     per_1x1 = [x - b for x, b in zip(one_1x1, base)]
     per_3x3 = [x - b for x, b in zip(one_3x3, base)]
-    out = {}
+    out: dict[str, list[float]] = {}
     for arch in archs:
         ops = parse_cell(arch)
         n1, n3 = ops.count("nor_conv_1x1"), ops.count("nor_conv_3x3")
@@ -211,19 +257,13 @@ def _nb201_linear_costs(archs: list[str], measure) -> dict[str, list[float]]:
     return out
 
 
-def architecture_costs(space_name: str, dataset: str, archs: list[str], space=None) -> dict[str, tuple[float, float]]:
+def architecture_costs(space_name: str, dataset: str, archs: list[str],
+                       space: SearchSpace | None = None) -> dict[str, tuple[float, float]]:
     """``arch -> (params, flops)`` of the benchmark's network for ``dataset``.
 
     Built on the ``meta`` device (shapes only); FLOPs in NAS-Bench-201's
     convention (conv + linear; NDS spaces: the NDS one), which equals the benchmark's own numbers.
     """
-    import torch
-
-    from naswot_tui.core.data import IMAGE_SIZE
-    from naswot_tui.core.flops import flops
-    from naswot_tui.core.scoring import count_params
-    from naswot_tui.core.spaces import get_space
-
     path = _cost_cache_path(space_name, dataset)
     try:
         cache = json.loads(path.read_text(encoding="utf-8"))
@@ -231,6 +271,14 @@ def architecture_costs(space_name: str, dataset: str, archs: list[str], space=No
         cache = {}
     missing = [a for a in dict.fromkeys(archs) if a not in cache]
     if missing:
+        # torch only when something must be built: a cached evaluate stays fast
+        import torch
+
+        from naswot_tui.core.data import IMAGE_SIZE
+        from naswot_tui.core.flops import flops
+        from naswot_tui.core.scoring import count_params
+        from naswot_tui.core.spaces import get_space
+
         space = space or get_space(space_name)
         size = IMAGE_SIZE.get(dataset, 32)
         convention = "nds" if space_name.startswith("nds") else "nb201"  # each benchmark's own counting
@@ -261,7 +309,7 @@ def architecture_costs(space_name: str, dataset: str, archs: list[str], space=No
 def known_targets(truth: GroundTruth, index: int) -> list[Target]:
     """Accuracies the ground truth has: 200-epoch ones, plus 12-epoch validation
     where the 200-epoch one is missing (C-100 / IN16 in the embedded table)."""
-    out = []
+    out: list[Target] = []
     for epochs in (200, 12):
         for ds in DATASETS:
             for split in ("test", "valid"):
@@ -275,7 +323,7 @@ def known_targets(truth: GroundTruth, index: int) -> list[Target]:
     return out
 
 
-def proxy_name(header: dict) -> str:
+def proxy_name(header: dict[str, Any]) -> str:
     cfg = header.get("config", {})
     name = header.get("proxy") or cfg.get("proxy") or "naswot"
     if name == "naswot" and (header.get("hook_rule") or cfg.get("hook_rule")) == "relu":
@@ -309,18 +357,8 @@ def scored_architectures(trace: Trace) -> tuple[dict[int, tuple[str, float]], in
     return scored, n_failed
 
 
-def rank_ready(values) -> np.ndarray:
-    """-inf (a valid NASWOT score) -> a finite value below every other, so ranks are unchanged."""
-    values = np.asarray(values, dtype=np.float64)
-    finite = np.isfinite(values)
-    if finite.all():
-        return values
-    floor = (values[finite].min() - 1.0) if finite.any() else 0.0
-    return np.where(np.isneginf(values), floor, values)
-
-
 def evaluate_trace(trace: Trace, baselines: tuple[str, ...] = ("params", "flops"),
-                   resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED) -> dict:
+                   resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED) -> Evaluation:
     """Every proxy of ``trace`` against every known accuracy (see module doc)."""
     cfg = trace.config
     truth, warning = trace_truth(trace)
@@ -344,66 +382,68 @@ def evaluate_trace(trace: Trace, baselines: tuple[str, ...] = ("params", "flops"
         accs = np.array([truth.accuracy(i, target.dataset, target.split, target.epochs) for i in indices],
                         dtype=np.float64)
         keep = np.isfinite(accs)
+        kept = [i for i, k in zip(indices, keep) if k]
         for name, vals in values.items():
-            res = compare_proxy(vals[keep], accs[keep], resamples, seed)
-            pos = res["argmax"].pop("position")
-            if pos is not None:
-                index = [i for i, k in zip(indices, keep) if k][pos]
-                res["argmax"].update(index=index, arch=scored[index][0])
-            results.append({"proxy": name, "dataset": target.dataset, "split": target.split,
-                            "epochs": target.epochs, "target": target.label, **res})
+            res = compare_proxy(vals[keep], accs[keep], resamples, seed, name=name, target=target)
+            pick = res.argmax
+            if pick.position is not None:
+                index = kept[pick.position]
+                res = replace(res, argmax=replace(pick, index=index, arch=scored[index][0]))
+            results.append(res)
     n_inf = int(np.isneginf(values[own]).sum()) if indices else 0
-    return {
-        "path": str(trace.path), "space": cfg.space, "dataset": cfg.dataset, "search": cfg.search,
-        "proxy": own, "hook_rule": trace.header.get("hook_rule"), "batch_size": trace.header.get("batch_size"),
-        "data": trace.header.get("data"), "ground_truth": truth.source, "status": trace.status,
-        "n_archs": len(indices), "n_neg_inf": n_inf, "n_failed": n_failed,
-        "proxies": list(values), "targets": [t.label for t in targets], "results": results, "notes": notes,
-        "bootstrap": {"resamples": resamples, "seed": seed, "interval": "percentile 95%"},
-    }
-
-
-def result_for(report: dict, proxy: str, target: str) -> dict | None:
-    for r in report["results"]:
-        if r["proxy"] == proxy and r["target"] == target:
-            return r
-    return None
+    return Evaluation(
+        path=str(trace.path), space=cfg.space, dataset=cfg.dataset, search=cfg.search, proxy=own,
+        hook_rule=trace.header.get("hook_rule"), batch_size=trace.header.get("batch_size"),
+        data=trace.header.get("data"), ground_truth=truth.source, status=trace.status,
+        n_archs=len(indices), n_neg_inf=n_inf, n_failed=n_failed, proxies=list(values), targets=targets,
+        results=results, notes=notes, resamples=resamples, seed=seed)
 
 
 # ------------------------------------------------------------------ text
 
 
-def _fmt_stat(stat: dict) -> str:
-    if stat.get("value") is None:
+def _fmt_estimate(est: Estimate) -> str:
+    if est.value is None:
         return "-"
-    ci = stat.get("ci95")
-    return f"{stat['value']:.3f}" + (f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "")
+    return f"{est.value:.3f}" + (f" [{est.low:.3f}, {est.high:.3f}]" if est.ci95 else "")
 
 
-def format_evaluation(report: dict) -> str:
+def _interval_mark(r: ProxyResult) -> str:
+    method = r.kendall.method
+    return "boot" if method.startswith("percentile bootstrap") else "jack" if method.startswith("jackknife") else "-"
+
+
+def _fmt(value: float | None, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def format_evaluation(report: Evaluation) -> str:
     """A plain-text table (no colours) of one ``evaluate_trace`` result."""
-    from naswot_tui.core.report import PAPER_KENDALL
-
-    lines = [f"{report['path']}",
-             f"  {report['space']} / {report['dataset']} / search {report['search']} / proxy {report['proxy']} "
-             f"(hook rule {report['hook_rule']}, batch {report['batch_size']}, {report['data']})",
-             f"  {report['n_archs']} architectures ({report['n_neg_inf']} scored -inf, {report['n_failed']} failed "
-             f"and left out); ground truth: {report['ground_truth']}"]
-    lines += [f"  note: {n}" for n in report["notes"]]
-    if not report["results"]:
+    lines = [f"{report.path}",
+             f"  {report.space} / {report.dataset} / search {report.search} / proxy {report.proxy} "
+             f"(hook rule {report.hook_rule}, batch {report.batch_size}, {report.data})",
+             f"  {report.n_archs} architectures ({report.n_neg_inf} scored -inf, {report.n_failed} failed "
+             f"and left out); ground truth: {report.ground_truth}"]
+    lines += [f"  note: {n}" for n in report.notes]
+    if not report.results:
         lines.append("  nothing to evaluate: no proxy scores with known accuracies (plain REA records trainings only)")
         return "\n".join(lines)
-    header = f"  {'proxy':<12} {'accuracy':<24} {'n':>4}  {'Kendall tau [95% CI]':<26} {'Spearman rho [95% CI]':<26} " \
-             f"{'top1%':>6} {'top5%':>6}  argmax acc (best)"
+    header = (f"  {'proxy':<12} {'accuracy':<24} {'n':>5} {'CI':<4}  {'Kendall tau [95% CI]':<22} "
+              f"{'Spearman rho [95% CI]':<22} {'top1%':>6} {'top5%':>6} {'nDCG@10':>7} {'regret@10':>9}  "
+              "argmax acc (best)")
     lines += [header, "  " + "-" * (len(header) - 2)]
-    for r in report["results"]:
-        hits = [f"{v['hits']}/{v['k']}" for v in r["top_hits"].values()]
-        am = r["argmax"]
-        pick = "-" if am.get("acc") is None else f"{am['acc']:.2f} ({am['best_acc']:.2f})"
-        lines.append(f"  {r['proxy']:<12} {r['target']:<24} {r['n']:>4}  {_fmt_stat(r['kendall_tau']):<26} "
-                     f"{_fmt_stat(r['spearman_rho']):<26} {hits[0]:>6} {hits[1]:>6}  {pick}")
-    paper = PAPER_KENDALL.get((report["space"], report["dataset"]))
-    if paper is not None:
-        lines.append(f"  paper: Kendall tau {paper:.3f} for NASWOT on {report['space']} {report['dataset']} "
-                     "(~1000 architectures, training images)")
+    for r in report.results:
+        hits = [f"{h.hits}/{h.k}" for h in r.top_hits] + ["-", "-"]
+        am = r.argmax
+        pick = "-" if am.acc is None else f"{am.acc:.2f} ({am.best_acc:.2f})"
+        label = r.target.label if r.target else "-"
+        lines.append(f"  {r.proxy:<12} {label:<24} {r.n:>5} {_interval_mark(r):<4}  {_fmt_estimate(r.kendall):<22} "
+                     f"{_fmt_estimate(r.spearman):<22} {hits[0]:>6} {hits[1]:>6} "
+                     f"{_fmt(r.ndcg.get(10), '.3f'):>7} {_fmt(r.regret.get(10), '.2f'):>9}  {pick}")
+    lines.append(f"  CI: 95% on all n architectures; boot = percentile bootstrap ({report.resamples} resamples, "
+                 f"seed {report.seed}), jack = estimate +- 1.96 x exact jackknife SE (n > {stats.BOOTSTRAP_MAX_N})")
+    published = paper.KENDALL_TAU.get((report.space, report.dataset))
+    if published is not None:
+        lines.append(f"  paper: Kendall tau {published:.3f} for NASWOT on {report.space} {report.dataset} "
+                     f"({paper.KENDALL_SAMPLE})")
     return "\n".join(lines)

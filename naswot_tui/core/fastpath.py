@@ -128,11 +128,9 @@ def _shifted_avg_pool(pool: nn.AvgPool2d, x: torch.Tensor) -> torch.Tensor:
 
 
 class _Executor:
-    def __init__(self, model: nn.Module, acc, hook_rule: str) -> None:
-        from naswot_tui.core.scoring import hooked_modules
-
+    def __init__(self, model: nn.Module, acc, hooked: list[nn.Module]) -> None:
         self.acc = acc
-        self.hooked = {id(m) for m in hooked_modules(model, hook_rule)}
+        self.hooked = {id(m) for m in hooked}
         # _has_hook: the module or a descendant is hooked (its input must exist);
         # _inner: a strict descendant is hooked (it must run even when its own
         # output is not needed).
@@ -338,6 +336,10 @@ class _Executor:
         return None
 
 
-def run(model: nn.Module, batch: torch.Tensor, acc, hook_rule: str = "reference") -> None:
-    """Feed ``acc`` every hooked read of ``model``'s forward pass on ``batch``."""
-    _Executor(model, acc, hook_rule).run(model, batch, need=False)
+def run(model: nn.Module, batch: torch.Tensor, acc, hooked: list[nn.Module]) -> None:
+    """Feed ``acc`` every read of a ``hooked`` module in ``model``'s forward pass on ``batch``.
+
+    ``hooked`` is ``scoring.hooked_modules(model, hook_rule)``: the caller
+    passes it, so this module does not import ``scoring`` (which imports it).
+    """
+    _Executor(model, acc, hooked).run(model, batch, need=False)

@@ -4,10 +4,10 @@
   imagenette2, ...): resize the shorter side to 256, centre crop 224,
   ToTensor + ImageNet normalisation, as the ImageNet evaluation transform.
   Decoding needs Pillow (optional; a DataError says how to install it).
-- ``upsample_embedded``: the package's embedded 32 x 32 CIFAR-10 images,
-  bilinearly upsampled to 224 x 224 and normalised with the ImageNet
-  statistics; a stand-in when no ImageNet images are on disk. Traces must
-  say so (``UPSAMPLED_LABEL``): these are not ImageNet images.
+- ``upsample``: small images (``data`` passes the package's embedded
+  32 x 32 CIFAR-10 images) bilinearly upsampled to 224 x 224 and normalised
+  with the ImageNet statistics; a stand-in when no ImageNet images are on
+  disk. Traces must say so (``UPSAMPLED_LABEL``): these are not ImageNet images.
 """
 
 from __future__ import annotations
@@ -98,20 +98,15 @@ def load_image_folder(root: str | Path, batch_size: int = 128, seed: int = 1, re
     return normalise_imagenet(images), np.asarray([labels[i] for i in picked]), [str(files[i]) for i in picked]
 
 
-def upsample_embedded(batch_size: int = 128, size: int = CROP) -> np.ndarray:
-    """The first ``batch_size`` embedded CIFAR-10 images, bilinearly upsampled to ``size``, ImageNet-normalised."""
+def upsample(images_u8: np.ndarray, size: int = CROP) -> np.ndarray:
+    """uint8 NCHW images bilinearly upsampled to ``size`` x ``size``, ImageNet-normalised."""
     import torch
     import torch.nn.functional as F
 
-    from naswot_tui.core.data import embedded_images
-
-    images, _ = embedded_images()
-    if batch_size > len(images):
-        raise UsageError(f"the embedded sample holds {len(images)} images; use --batch-size <= {len(images)}")
-    x = torch.from_numpy(images[:batch_size].astype(np.float32) / 255.0)
+    x = torch.from_numpy(images_u8.astype(np.float32) / 255.0)
     x = F.interpolate(x, size=(size, size), mode="bilinear", align_corners=False).clamp_(0.0, 1.0)
     return normalise_imagenet(x.numpy())
 
 
 __all__ = ["IMAGENET_MEAN", "IMAGENET_STD", "UPSAMPLED_LABEL", "list_image_folder", "load_image",
-           "load_image_folder", "normalise_imagenet", "upsample_embedded"]
+           "load_image_folder", "normalise_imagenet", "upsample"]

@@ -1,9 +1,9 @@
 """The paper's Table 2, reproduced from traces, with the published numbers beside ours.
 
-Published figures are those of docs/method.md §7 (Mellor et al., ICML 2021,
-NAS-Bench-201, 500 runs, CIFAR-10 images for scoring). The paper also
-reports REA / AREA and other methods, but that section does not carry those
-numbers, so we print none for them rather than quote from memory.
+Published figures come from ``core/paper.py`` (Mellor et al., ICML 2021,
+Table 2: NAS-Bench-201, 500 runs, CIFAR-10 images for scoring). The paper
+also reports REA / AREA and other methods; we print none for them rather
+than quote from memory.
 
 Rows are grouped by method: traces with the same space, dataset, search,
 N (NASWOT) or budget (REA/AREA), proxy and hook rule pool their repeats.
@@ -18,29 +18,14 @@ from pathlib import Path
 
 import numpy as np
 
-from naswot_tui.core.compare import kendall_tau
-from naswot_tui.core.evaluate import rank_ready, scored_architectures
+from naswot_tui.core import paper
+from naswot_tui.core.evaluate import scored_architectures
+from naswot_tui.core.stats import kendall, rank_ready
 from naswot_tui.core.trace import Trace
 
 COLUMNS = (("cifar10", "valid"), ("cifar10", "test"), ("cifar100", "valid"), ("cifar100", "test"),
            ("ImageNet16-120", "valid"), ("ImageNet16-120", "test"))
 SHORT = {"cifar10": "C-10", "cifar100": "C-100", "ImageNet16-120": "IN16-120"}
-
-# docs/method.md §7: test accuracy, mean +- std over 500 runs; search time on a GTX 1080 Ti.
-PAPER_NASWOT = {
-    10: {"time_s": 3.05, "test": {"cifar10": (92.44, 1.13), "cifar100": (68.62, 2.04), "ImageNet16-120": (41.31, 4.11)}},
-    100: {"time_s": 30.01, "test": {"cifar10": (92.81, 0.99), "cifar100": (69.48, 1.70), "ImageNet16-120": (43.10, 3.16)}},
-    1000: {"time_s": 306.19, "test": {"cifar10": (92.96, 0.81), "cifar100": (69.98, 1.22), "ImageNet16-120": (44.44, 2.10)}},
-}
-PAPER_REFERENCE_ROWS = {
-    "Random pick": {"cifar10": 86.61, "cifar100": 60.83, "ImageNet16-120": 33.13},
-    "Optimal in-sample (N=100)": {"cifar10": 93.84, "cifar100": 71.56, "ImageNet16-120": 45.67},
-    "Benchmark best": {"cifar10": 94.37, "cifar100": 73.51, "ImageNet16-120": 47.31},
-}
-PAPER_KENDALL = {("nb201", "cifar10"): 0.574, ("nb201", "cifar100"): 0.611, ("nb201", "ImageNet16-120"): 0.549,
-                 ("nb101", "cifar10"): 0.285}
-PAPER_SPEARMAN_NB201_C10 = {"naswot": 0.77, "params": 0.72, "flops": 0.70}  # docs/method.md §7: "about"
-
 
 def _group_key(trace: Trace) -> tuple:
     c = trace.config
@@ -94,11 +79,11 @@ def _our_row(traces: list[Trace]) -> dict:
         row["budget"] = {"kind": ends[0].extra.get("budget_kind"), "value": ends[0].extra.get("budget"),
                          "note": ends[0].extra.get("budget_note"),
                          "evals_mean": float(np.mean([r.extra.get("n_evals", 0) for r in ends]))}
-    paper = PAPER_NASWOT.get(c.n) if (c.search == "naswot" and c.proxy == "naswot" and c.space == "nb201"
-                                      and c.dataset == "cifar10") else None
-    if paper:
+    published = paper.NASWOT_TABLE2.get(c.n) if (c.search == "naswot" and c.proxy == "naswot"
+                                                  and c.space == "nb201" and c.dataset == "cifar10") else None
+    if published:
         delta = {}
-        for ds, (p_mean, p_std) in paper["test"].items():
+        for ds, (p_mean, p_std) in published.test.items():
             ours = accs.get(ds, {}).get("test")
             if ours:
                 d = ours["mean"] - p_mean
@@ -122,11 +107,11 @@ def _correlation_rows(groups: list[list[Trace]]) -> list[dict]:
             pairs = [(score, acc_of[i]) for i, (_, score) in scored.items() if acc_of.get(i) is not None]
             if len(pairs) < 10:
                 continue
-            paper = PAPER_KENDALL.get((c.space, c.dataset)) if c.proxy == "naswot" else None
-            tau = kendall_tau(rank_ready([p[0] for p in pairs]), [p[1] for p in pairs])
+            published = paper.KENDALL_TAU.get((c.space, c.dataset)) if c.proxy == "naswot" else None
+            tau = kendall(rank_ready([p[0] for p in pairs]), [p[1] for p in pairs])
             rows.append({"trace": str(t.path), "method": method_label(t), "space": c.space, "dataset": c.dataset,
-                         "n_archs": len(pairs), "kendall_tau": tau, "paper_kendall_tau": paper,
-                         "delta": None if paper is None or tau is None else tau - paper})
+                         "n_archs": len(pairs), "kendall_tau": tau, "paper_kendall_tau": published,
+                         "delta": None if published is None or tau is None else tau - published})
     return rows
 
 
@@ -137,17 +122,17 @@ def build_report(traces: list[Trace]) -> dict:
     rows = [_our_row(g) for g in groups.values() if any(t.repeat_ends for t in g)]
     rows.sort(key=lambda r: (r["space"], r["dataset"], r["search"] != "naswot", r["n"] or 0, r["method"]))
     paper_rows = []
-    for n, p in PAPER_NASWOT.items():
-        paper_rows.append({"method": f"NASWOT (N={n})", "source": "paper", "repeats": 500,
-                           "search_time_s": {"mean": p["time_s"], "std": None, "kind": "GTX 1080 Ti"},
+    for n, row in paper.NASWOT_TABLE2.items():
+        paper_rows.append({"method": f"NASWOT (N={n})", "source": "paper", "repeats": paper.RUNS_PER_ROW,
+                           "search_time_s": {"mean": row.time_s, "std": None, "kind": paper.TIME_DEVICE},
                            "accs": {ds: {"valid": None, "test": {"mean": m, "std": s}}
-                                    for ds, (m, s) in p["test"].items()}})
-    for name, vals in PAPER_REFERENCE_ROWS.items():
+                                    for ds, (m, s) in row.test.items()}})
+    for name, vals in paper.REFERENCE_ROWS.items():
         paper_rows.append({"method": name, "source": "paper", "repeats": None, "search_time_s": None,
                            "accs": {ds: {"valid": None, "test": {"mean": v, "std": None}} for ds, v in vals.items()}})
     notes = [
-        "Paper numbers: Mellor et al., ICML 2021 (NAS-Bench-201, 500 runs, CIFAR-10 images, test accuracy only). "
-        "The paper's REA/AREA rows are not quoted here.",
+        "Paper numbers: Mellor et al., ICML 2021, Table 2 (NAS-Bench-201, 500 runs, CIFAR-10 images, "
+        "test accuracy only). The paper's REA/AREA rows are not quoted here.",
         "Ours: 200-epoch accuracies of each repeat's pick from the trace's ground truth; "
         "search time is wall time on our device for NASWOT, simulated training seconds for REA/AREA "
         "with a time budget (wall time when the budget was a count of trainings).",
@@ -215,10 +200,10 @@ def to_markdown(report: dict) -> str:
                   "| Run | dataset | archs | Kendall τ (ours) | Kendall τ (paper) | Δ |", "|---|---|---|---|---|---|"]
         for c in report["correlations"]:
             tau = "-" if c["kendall_tau"] is None else f"{c['kendall_tau']:.3f}"
-            paper = "-" if c["paper_kendall_tau"] is None else f"{c['paper_kendall_tau']:.3f}"
+            published = "-" if c["paper_kendall_tau"] is None else f"{c['paper_kendall_tau']:.3f}"
             delta = "-" if c["delta"] is None else f"{c['delta']:+.3f}"
             lines.append(f"| {c['method']} ({Path(c['trace']).name}) | {c['dataset']} | {c['n_archs']} | "
-                         f"{tau} | {paper} | {delta} |")
+                         f"{tau} | {published} | {delta} |")
     lines += [""] + [f"- {n}" for n in report["notes"]]
     for r in report["rows"]:
         if r.get("budget"):

@@ -184,7 +184,7 @@ def hamming_kernel(model: nn.Module, batch: torch.Tensor, hook_rule: str = "refe
     if fastpath.supports(model):
         acc = _KernelAccumulator(batch.shape[0], batch.device, overlap=overlap_helps(batch.device))
         with torch.inference_mode():
-            fastpath.run(model, batch, acc, hook_rule)
+            fastpath.run(model, batch, acc, hooked_modules(model, hook_rule))
             kernel = acc.finish()
         return kernel.cpu().numpy()
     acc = _KernelAccumulator(batch.shape[0], batch.device)

@@ -15,17 +15,8 @@ import io
 import re
 from pathlib import Path
 
+from naswot_tui.core.benchmarks.fast_table import NB201_KEYS as _NB201_KEYS
 from naswot_tui.core.errors import BenchmarkError
-
-# NB201 API dataset names for (dataset, split): the keys the paper used.
-_NB201_KEYS = {
-    ("cifar10", "test"): ("cifar10", "test-accuracy"),           # ori-test
-    ("cifar10", "valid"): ("cifar10-valid", "valid-accuracy"),   # x-valid
-    ("cifar100", "test"): ("cifar100", "test-accuracy"),         # x-test
-    ("cifar100", "valid"): ("cifar100", "valid-accuracy"),       # x-valid
-    ("ImageNet16-120", "test"): ("ImageNet16-120", "test-accuracy"),
-    ("ImageNet16-120", "valid"): ("ImageNet16-120", "valid-accuracy"),
-}
 
 
 class NB201StyleAPI:

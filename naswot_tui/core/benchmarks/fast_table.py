@@ -36,6 +36,15 @@ import numpy as np
 FORMAT = "naswot-fast-table/1"
 API_DATASETS = ("cifar10-valid", "cifar10", "cifar100", "ImageNet16-120")
 FIELDS = ("valid-accuracy", "test-accuracy", "train-all-time")
+# NB201 API dataset names for (dataset, split): the keys the paper used (adapters.py reads them too).
+NB201_KEYS = {
+    ("cifar10", "test"): ("cifar10", "test-accuracy"),           # ori-test
+    ("cifar10", "valid"): ("cifar10-valid", "valid-accuracy"),   # x-valid
+    ("cifar100", "test"): ("cifar100", "test-accuracy"),         # x-test
+    ("cifar100", "valid"): ("cifar100", "valid-accuracy"),       # x-valid
+    ("ImageNet16-120", "test"): ("ImageNet16-120", "test-accuracy"),
+    ("ImageNet16-120", "valid"): ("ImageNet16-120", "valid-accuracy"),
+}
 _ARCH_FILE = re.compile(r"^(\d{6})\.pickle(\.pbz2)?$")
 
 Progress = Callable[[int, int], None]
@@ -91,9 +100,7 @@ class FastTable:
         return str(self.arrays["archs"][int(index)])
 
     def accuracy(self, index, dataset, split="test", epochs=200):
-        from naswot_tui.core.benchmarks.adapters import _NB201_KEYS
-
-        keys = _NB201_KEYS.get((dataset, split))
+        keys = NB201_KEYS.get((dataset, split))
         if keys is None:
             return None
         api_dataset, field = keys

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.style import Style
 from rich.text import Text
 from textual import on, work
@@ -14,6 +16,9 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from naswot_tui.core.comparison import Comparison, format_value
 from naswot_tui.tui.widgets.plot import BraillePlot
+
+if TYPE_CHECKING:  # evaluate loads scipy and the benchmarks: only in the worker, not to paint
+    from naswot_tui.core.evaluate import Evaluation, ProxyResult
 
 
 class CompareScreen(Screen):
@@ -31,7 +36,7 @@ class CompareScreen(Screen):
             self.comparison, self.error = comparison, error
 
     class Evaluated(Message):
-        def __init__(self, reports: list[dict | None]) -> None:
+        def __init__(self, reports: list[Evaluation | None]) -> None:
             super().__init__()
             self.reports = reports
 
@@ -39,7 +44,7 @@ class CompareScreen(Screen):
         super().__init__()
         self.paths = paths
         self.comparison: Comparison | None = None
-        self.evaluations: list[dict | None] = []  # `naswot-tui evaluate` per run, once computed
+        self.evaluations: list[Evaluation | None] = []  # `naswot-tui evaluate` per run, once computed
         self.diff_only = False
         self.curve = "score"
 
@@ -81,7 +86,7 @@ class CompareScreen(Screen):
         from naswot_tui.core.evaluate import evaluate_trace
         from naswot_tui.core.trace import read_trace
 
-        reports: list[dict | None] = []
+        reports: list[Evaluation | None] = []
         for path in paths:
             try:
                 reports.append(evaluate_trace(read_trace(path), resamples=200))
@@ -159,18 +164,15 @@ class CompareScreen(Screen):
         self.app.export_rows("compare", rows)
 
 
-def _target_result(report: dict | None, proxy: str, dataset: str) -> dict | None:
-    if not report:
+def _target_result(report: Evaluation | None, proxy: str, dataset: str | None) -> ProxyResult | None:
+    if report is None:
         return None
-    for r in report.get("results", []):
-        if r.get("proxy") == proxy and r.get("dataset") == dataset and r.get("split") == "test":
-            return r
-    return None
+    return report.result_for(proxy, f"{dataset} test")
 
 
-def evaluation_rows(comp: Comparison, reports: list[dict | None]) -> list[tuple[str, str, list[Text]]]:
+def evaluation_rows(comp: Comparison, reports: list[Evaluation | None]) -> list[tuple[str, str, list[Text]]]:
     """Rows from `naswot-tui evaluate` for each run's own dataset (test accuracy):
-    Kendall tau with its bootstrap 95% interval for the run's proxy and the
+    Kendall tau with its 95% interval for the run's proxy and the
     params/FLOPs baselines, the top-5% hit rate and the argmax's accuracy."""
     if not reports:
         return []
@@ -179,23 +181,22 @@ def evaluation_rows(comp: Comparison, reports: list[dict | None]) -> list[tuple[
     for key, fixed in proxies:
         cells = []
         for run, report in zip(comp.runs, reports):
-            proxy = fixed or (report or {}).get("proxy", "naswot")
+            proxy = fixed or (report.proxy if report else "naswot")
             r = _target_result(report, proxy, run.values.get("dataset"))
-            tau = (r or {}).get("kendall_tau", {})
-            if tau.get("value") is None:
+            tau = r.kendall if r else None
+            if tau is None or tau.value is None:
                 cells.append(Text("-"))
             else:
-                lo, hi = tau.get("ci95") or (None, None)
-                ci = f" [{lo:+.2f},{hi:+.2f}]" if lo is not None else ""
-                cells.append(Text(f"{tau['value']:+.3f}{ci}"))
+                ci = f" [{tau.low:+.2f},{tau.high:+.2f}]" if tau.ci95 else ""
+                cells.append(Text(f"{tau.value:+.3f}{ci}"))
         # Short labels (the label column is 16 wide at 80x24); the cell carries the 95% interval.
         rows.append((f"eval-tau-{key}", f"tau {key if fixed else 'score'}", cells))
     hits, argmax = [], []
     for run, report in zip(comp.runs, reports):
-        r = _target_result(report, (report or {}).get("proxy", "naswot"), run.values.get("dataset"))
-        top5 = ((r or {}).get("top_hits") or {}).get("5%")
-        hits.append(Text(f"{top5['hits']}/{top5['k']}" if top5 else "-"))
-        acc = ((r or {}).get("argmax") or {}).get("acc")
+        r = _target_result(report, report.proxy if report else "naswot", run.values.get("dataset"))
+        top5 = r.hits("5%") if r else None
+        hits.append(Text(f"{top5.hits}/{top5.k}" if top5 else "-"))
+        acc = r.argmax.acc if r else None
         argmax.append(Text(f"{acc:.2f}" if acc is not None else "-"))
     rows.append(("eval-hits", "top-5% hits", hits))
     rows.append(("eval-argmax", "argmax acc", argmax))

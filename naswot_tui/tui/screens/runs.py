@@ -97,7 +97,7 @@ class RunsScreen(Screen):
 
     @work(thread=True, group="runs-load", exclusive=True, exit_on_error=False)
     def _load(self, folder: Path) -> None:
-        from naswot_tui.core.compare import run_summary
+        from naswot_tui.core.summary import run_summary
         from naswot_tui.core.errors import NaswotError
         from naswot_tui.core.trace import list_traces, read_trace
 
