@@ -4,7 +4,7 @@ Traces come from the real engine (NB201, embedded CIFAR-10 images, small
 batches). Each test writes a real PNG/SVG/PDF through the CLI, opens it with
 Pillow (size, not blank) and checks the numbers the figure carries in its
 metadata against an independent computation (``naswot-tui evaluate``,
-``core.compare.kendall_tau``, the trace's own scores and picks).
+``core.stats.kendall``, the trace's own scores and picks).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
-from naswot_tui.core.compare import kendall_tau
+from naswot_tui.core.stats import kendall as kendall_tau
 from naswot_tui.core.config import RunConfig
 from naswot_tui.core.engine import Run
 from naswot_tui.core.events import encode_score

@@ -1,7 +1,7 @@
 """``--kind curves``: best-so-far accuracy against N and against wall time.
 
 For each repeat, the accuracy of the architecture holding the best score
-so far (``core.compare.best_so_far``: what the search would pick if it
+so far (``core.summary.best_so_far``: what the search would pick if it
 stopped there). Per trace the curve is the mean over repeats with a shaded
 spread (mean +- std; with one repeat no band). Time is the repeat's
 cumulative scoring time (the records' ``t_s``), resampled onto a common
@@ -15,7 +15,7 @@ import warnings
 
 import numpy as np
 
-from naswot_tui.core.compare import best_so_far
+from naswot_tui.core.summary import best_so_far
 from naswot_tui.core.errors import UsageError
 from naswot_tui.core.trace import Trace
 from naswot_tui.plots.figure import grid, trace_label

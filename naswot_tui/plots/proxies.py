@@ -14,8 +14,9 @@ import math
 import numpy as np
 
 from naswot_tui.core.errors import UsageError
-from naswot_tui.core.evaluate import rank_ready, scored_architectures
+from naswot_tui.core.evaluate import scored_architectures
 from naswot_tui.core.events import decode_score
+from naswot_tui.core.stats import kendall, rank_ready
 from naswot_tui.core.trace import Trace
 from naswot_tui.plots.figure import grid, trace_label
 
@@ -45,14 +46,12 @@ def proxy_values(trace: Trace) -> dict[str, np.ndarray]:
 
 
 def kendall_matrix(values: dict[str, np.ndarray]) -> np.ndarray:
-    from scipy.stats import kendalltau
-
     names = list(values)
     ranked = {n: rank_ready(v) for n, v in values.items()}
     mat = np.eye(len(names))
     for a in range(len(names)):
         for b in range(a + 1, len(names)):
-            tau = kendalltau(ranked[names[a]], ranked[names[b]]).statistic
+            tau = kendall(ranked[names[a]], ranked[names[b]])
             mat[a, b] = mat[b, a] = np.nan if tau is None else tau
     return mat
 

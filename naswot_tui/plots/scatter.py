@@ -4,7 +4,7 @@ One row of panels per trace, one panel per accuracy the ground truth knows
 (the targets of ``naswot-tui evaluate``), over the same distinct
 architectures ``evaluate`` ranks (``core.evaluate.scored_architectures``:
 first occurrence, -inf kept and ranked last, failed/NaN left out). The
-panel title carries Kendall's tau-b (``scipy.stats.kendalltau``); -inf
+panel title carries Kendall's tau-b (``core.stats.kendall``, as ``evaluate``); -inf
 scores cannot be drawn on a score axis, so the panel says how many it
 counted without drawing them.
 """
@@ -14,21 +14,14 @@ from __future__ import annotations
 import numpy as np
 
 from naswot_tui.core.errors import UsageError
-from naswot_tui.core.evaluate import (
-    known_targets,
-    proxy_name,
-    rank_ready,
-    scored_architectures,
-    trace_truth,
-)
+from naswot_tui.core.evaluate import known_targets, proxy_name, scored_architectures, trace_truth
+from naswot_tui.core.stats import kendall, rank_ready
 from naswot_tui.core.trace import Trace
 from naswot_tui.plots.figure import grid, trace_label
 
 
 def panel_data(trace: Trace) -> list[dict]:
     """Per target: label, scores, accuracies and Kendall tau (what the panel shows)."""
-    from scipy.stats import kendalltau
-
     truth, _ = trace_truth(trace)
     scored, _ = scored_architectures(trace)
     indices = list(scored)
@@ -43,8 +36,7 @@ def panel_data(trace: Trace) -> list[dict]:
         scores, accs = scores[keep], accs[keep]
         tau = None
         if len(scores) >= 3:
-            value = kendalltau(rank_ready(scores), accs).statistic
-            tau = None if np.isnan(value) else float(value)
+            tau = kendall(rank_ready(scores), accs)
         panels.append({"target": target.label, "n": len(scores),
                        "n_neg_inf": int(np.count_nonzero(np.isneginf(scores))),
                        "kendall_tau": tau, "scores": scores, "accs": accs})

@@ -3,7 +3,7 @@
 Traces are grouped by their N (NASWOT searches only); each group gives the
 mean +- std (population std, as the paper) of its repeats' picked test
 accuracy on the run's dataset, drawn against N on a log axis, beside the
-paper's published NASWOT points for NB201 (``core.report.PAPER_NASWOT``).
+paper's published NASWOT points for NB201 (``core.paper.NASWOT_TABLE2``).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from naswot_tui.core.errors import UsageError
-from naswot_tui.core.report import PAPER_NASWOT
+from naswot_tui.core.paper import NASWOT_TABLE2
 from naswot_tui.core.trace import Trace
 from naswot_tui.plots.figure import grid
 
@@ -51,7 +51,7 @@ def draw(traces: list[Trace], options: dict):
             ax.annotate(f"{r['repeats']}x", (r["n"], r["mean"]), textcoords="offset points", xytext=(-22, 6),
                         fontsize=7)
         if space == "nb201":
-            paper = [(n, p["test"][dataset]) for n, p in sorted(PAPER_NASWOT.items()) if dataset in p["test"]]
+            paper = [(n, row.test[dataset]) for n, row in sorted(NASWOT_TABLE2.items()) if dataset in row.test]
             if paper:
                 ax.errorbar([n * 1.08 for n, _ in paper], [m for _, (m, _) in paper],
                             yerr=[s for _, (_, s) in paper], marker="s", capsize=3, linestyle="--",
