@@ -48,12 +48,12 @@ def main() -> None:
     one_total = separate_total = 0.0
     identical = True
     for k, index in enumerate(cells):
-        def one():
+        def one(index=index):
             t = time.perf_counter()
             values = score_proxies(_build(space, index, args.seed), batch, PROXIES)
             return time.perf_counter() - t, values
 
-        def separate():
+        def separate(index=index):
             t = time.perf_counter()
             values = {}
             for name in PROXIES:

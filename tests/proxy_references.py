@@ -136,7 +136,7 @@ def ref_synflow(net, image_shape) -> float:
         if isinstance(m, (nn.BatchNorm2d, nn.BatchNorm1d)):
             m.forward = types.MethodType(lambda self, inp: inp, m)
     with torch.no_grad():
-        for _, p in net.state_dict().items():
+        for p in net.state_dict().values():
             p.abs_()
     net.zero_grad()
     net.double()
@@ -174,8 +174,8 @@ def ref_zico(net, batches) -> float:
             if isinstance(mod, (nn.Conv2d, nn.Linear)):
                 grad_dict.setdefault(name, []).append(mod.weight.grad.data.cpu().reshape(-1).numpy())
     total = 0
-    for name in grad_dict:
-        g = np.array(grad_dict[name])
+    for grads in grad_dict.values():
+        g = np.array(grads)
         std = np.std(g, axis=0)
         nz = np.nonzero(std)[0]
         tmp = np.sum(np.mean(np.abs(g), axis=0)[nz] / std[nz])

@@ -120,6 +120,13 @@ def test_ensemble_is_the_sum_of_log_normalised_ranks():
     expected = np.log(np.array([2, 4, 3, 1]) / 4) + np.log(np.array([4, 3, 1, 2]) / 4)
     assert np.allclose(got, expected)
     assert np.allclose(log_rank([5.0, 5.0]), np.log([1.5 / 2, 1.5 / 2]))  # ties share their average rank
+    from scipy.stats import rankdata
+
+    from naswot_tui.core.proxies.ensemble import average_ranks
+
+    rng = np.random.default_rng(0)
+    for values in (rng.integers(0, 5, 40).astype(float), rng.standard_normal(30), np.zeros(3)):
+        assert np.array_equal(average_ranks(values), rankdata(values))
     per_network, ensembles = split_proxy_names(["naswot", "ensemble:synflow+naswot+jacov"])
     assert per_network == ["naswot", "synflow", "jacov"] and ensembles == ["ensemble:synflow+naswot+jacov"]
     with pytest.raises(UsageError, match="unknown"):
@@ -134,9 +141,23 @@ def test_ensemble_of_real_scores_ranks_a_set(batch):
     for index in (11, 284, 6111, 0):
         torch.manual_seed(0)
         values = score_proxies(space.build(space.arch(index), num_classes=1), batch, list(cols))
-        for k in cols:
-            cols[k].append(values[k])
+        for k, column in cols.items():
+            column.append(values[k])
     scores = ensemble_scores(cols, "ensemble:naswot+synflow")
     assert scores.shape == (4,) and np.all(scores <= 0)
     best = int(np.argmax(scores))
     assert best == int(np.argmax(log_rank(cols["naswot"]) + log_rank(cols["synflow"])))
+
+
+@pytest.mark.parametrize("space_name, dataset", [("nats-sss", "cifar100"), ("nb201", "ImageNet16-120")])
+def test_every_proxy_scores_other_spaces_and_datasets(space_name, dataset):
+    space = get_space(space_name)
+    classes = space.num_classes(dataset)
+    torch.manual_seed(0)
+    net = space.build(space.arch(284), num_classes=classes)
+    batch = make_batch(dataset, "synthetic", batch_size=8, seed=2)
+    assert batch.labels.max() < classes
+    values = score_proxies(net, batch, ALL)
+    assert set(values) == set(ALL)
+    finite = [n for n, v in values.items() if math.isfinite(v)]
+    assert len(finite) >= len(ALL) - 1, values  # naswot may be -inf on noise; nothing else should fail

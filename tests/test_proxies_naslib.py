@@ -88,8 +88,8 @@ def test_our_proxies_rank_naslib_cells_as_naslib_does(shared_data):
         torch.manual_seed(0)
         net = space.build(naslib_cell(key), num_classes=10)
         values = score_proxies(net, batch, list(ours))
-        for name in ours:
-            ours[name].append(values[name])
+        for name, column in ours.items():
+            column.append(values[name])
     seconds = time.perf_counter() - start
     taus = {}
     for theirs, name in OURS_OF_NASLIB.items():

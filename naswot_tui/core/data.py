@@ -224,7 +224,7 @@ def _imagenet_batch(source: str, batch_size: int, seed: int, repeat: int, data_r
                      f"{imagefolder.UPSAMPLED_LABEL} ({batch_size} images)")
     if not data_root:
         raise UsageError("data source 'root' needs --data-root DIR")
-    images, labels, files = imagefolder.load_image_folder(data_root, batch_size, seed, repeat)
+    images, labels, _files = imagefolder.load_image_folder(data_root, batch_size, seed, repeat)
     return Batch(images, "imagenet", "root", f"ImageNet-style images from {data_root}",
                  labels=np.asarray(labels, dtype=np.int64))
 

@@ -17,7 +17,7 @@ l2_norm), ensemble.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import nn
@@ -32,11 +32,29 @@ from naswot_tui.core.proxies.ensemble import (
     log_rank,
     split_proxy_names,
 )
-from naswot_tui.core.proxies.registry import ENSEMBLE_PREFIX, PROXIES, Cost, ProxySpec, get_spec, proxy_names
+from naswot_tui.core.proxies.registry import (
+    ENSEMBLE_PREFIX,
+    PROXIES,
+    Cost,
+    ProxySpec,
+    get_spec,
+    proxy_names,
+)
 
 __all__ = [
-    "Cost", "ENSEMBLE_PREFIX", "PROXIES", "ProxySpec", "ScoringPass", "ensemble_members", "ensemble_scores",
-    "get_spec", "is_ensemble", "log_rank", "proxy_names", "score_proxies", "split_proxy_names",
+    "ENSEMBLE_PREFIX",
+    "PROXIES",
+    "Cost",
+    "ProxySpec",
+    "ScoringPass",
+    "ensemble_members",
+    "ensemble_scores",
+    "get_spec",
+    "is_ensemble",
+    "log_rank",
+    "proxy_names",
+    "score_proxies",
+    "split_proxy_names",
 ]
 
 

@@ -14,10 +14,9 @@ NASWOT kernel, say) rank below every finite value, tied with each other.
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
-from scipy.stats import rankdata
 
 from naswot_tui.core.errors import UsageError
 from naswot_tui.core.proxies.registry import ENSEMBLE_PREFIX, PROXIES
@@ -60,6 +59,19 @@ def split_proxy_names(names: Sequence[str]) -> tuple[list[str], list[str]]:
     return per_network, ensembles
 
 
+def average_ranks(values: np.ndarray) -> np.ndarray:
+    """Ranks 1..n in ascending order, ties sharing the mean of the ranks they span."""
+    order = np.argsort(values, kind="stable")
+    sorted_values = values[order]
+    # Each run of equal values gets the mean of its positions (1-based).
+    starts = np.flatnonzero(np.r_[True, sorted_values[1:] != sorted_values[:-1]])
+    ends = np.r_[starts[1:], len(values)]
+    mean_rank = (starts + 1 + ends) / 2.0
+    ranks = np.empty(len(values))
+    ranks[order] = np.repeat(mean_rank, ends - starts)
+    return ranks
+
+
 def log_rank(values: Sequence[float]) -> np.ndarray:
     """log(rank / n) of each value, ascending; non-finite values tie at the bottom."""
     v = np.asarray(values, dtype=np.float64)
@@ -67,7 +79,7 @@ def log_rank(values: Sequence[float]) -> np.ndarray:
     ranks = np.empty(len(v))
     n_bad = int((~finite).sum())
     ranks[~finite] = (n_bad + 1) / 2.0
-    ranks[finite] = rankdata(v[finite]) + n_bad
+    ranks[finite] = average_ranks(v[finite]) + n_bad
     return np.log(ranks / len(v))
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import torch
 
-from naswot_tui.core.proxies.context import ScoringPass
 from naswot_tui.core.proxies.registry import Cost, ProxySpec, register
 
 CITATION = ("Jiang et al., MeCo: Zero-Shot NAS with One Data and Single Forward Pass via Minimum Eigenvalue "

@@ -8,9 +8,10 @@ proxies on import; ``naswot_tui.core.proxies`` imports them all.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from naswot_tui.core.errors import UsageError
 
@@ -35,7 +36,7 @@ class ProxySpec:
     needs_labels: bool
     description: str
     citation: str
-    fn: Callable[["ScoringPass"], float]
+    fn: Callable[[ScoringPass], float]
 
 
 PROXIES: dict[str, ProxySpec] = {}

@@ -11,7 +11,7 @@ import copy
 import torch
 from torch import nn
 
-from naswot_tui.core.proxies.context import ScoringPass, weighted_layers
+from naswot_tui.core.proxies.context import weighted_layers
 from naswot_tui.core.proxies.registry import Cost, ProxySpec, register
 
 CITATION = ("Tanaka et al., Pruning neural networks without any data by iteratively conserving synaptic flow, "

@@ -15,7 +15,6 @@ import torch
 from torch import nn
 
 from naswot_tui.core.errors import UsageError
-from naswot_tui.core.proxies.context import ScoringPass
 from naswot_tui.core.proxies.registry import Cost, ProxySpec, register
 
 CITATION = ("Lin et al., Zen-NAS: A Zero-Shot NAS for High-Performance Deep Image Recognition, ICCV 2021; "
