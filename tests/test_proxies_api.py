@@ -161,3 +161,17 @@ def test_every_proxy_scores_other_spaces_and_datasets(space_name, dataset):
     assert set(values) == set(ALL)
     finite = [n for n, v in values.items() if math.isfinite(v)]
     assert len(finite) >= len(ALL) - 1, values  # naswot may be -inf on noise; nothing else should fail
+
+
+def test_naswot_and_swap_read_the_same_codes_in_one_kernel_pass(batch, monkeypatch):
+    from naswot_tui.core import scoring
+    from naswot_tui.core.proxies import context
+
+    kernels, forwards = [], []
+    real_kernel, real_forward = scoring.hamming_kernel, context.ScoringPass._run_shared_forward
+    monkeypatch.setattr(scoring, "hamming_kernel", lambda *a, **k: kernels.append(a[2]) or real_kernel(*a, **k))
+    monkeypatch.setattr(context.ScoringPass, "_run_shared_forward", lambda self: forwards.append(1) or real_forward(self))
+    net = _net()
+    got = score_proxies(net, batch, ["swap", "naswot", "swap-reg"])
+    assert kernels == ["reference"] and forwards == []
+    assert got["naswot"] == scoring.logdet(real_kernel(net, batch.to_tensor()))

@@ -72,8 +72,10 @@ def test_zico_equals_the_authors_code_on_two_half_batches(cell, batch):
 def test_swap_equals_the_authors_code_and_shares_naswots_pass(cell, batch):
     net = _net(cell, seed=2)
     x, _ = _xy(batch)
-    ours = score_proxies(net, batch, ["swap", "swap-reg", "naswot"])
+    ours = score_proxies(net, batch, ["swap", "swap-reg", "naswot"])  # codes from NASWOT's kernel pass
     assert ours["swap"] == ref.ref_swap(net, x)  # a count: exact
+    assert score_proxies(net, batch, ["swap"])["swap"] == ours["swap"]  # codes from the "relu" rule's pass
+    assert score_proxies(net, batch, ["swap", "jacov"])["swap"] == ours["swap"]
     factor = ref.ref_swap_regular_factor(net, SWAP_REG_MU, SWAP_REG_SIGMA)
     assert ours["swap-reg"] == pytest.approx(ref.ref_swap(net, x, factor), rel=1e-6)
 
@@ -93,3 +95,23 @@ def test_zen_equals_the_authors_code(cell):
     ours = zen_score(net, (3, 32, 32), 8, torch.Generator().manual_seed(5))
     assert ours == pytest.approx(expected, rel=1e-5)
     assert math.isfinite(ours)
+
+
+def test_proxies_on_a_network_outside_the_fast_path(batch):
+    """NB101 runs its own forward: SWAP's codes come from the shared forward's ReLU hooks there."""
+    from naswot_tui.core import fastpath
+    from naswot_tui.core.scoring import score_network
+    from naswot_tui.core.spaces.nb101 import build_network
+    from naswot_tui.core.spaces.nb101_spec import make_spec
+
+    matrix = [[0, 1, 0, 1], [0, 0, 1, 0], [0, 0, 0, 1], [0, 0, 0, 0]]
+    torch.manual_seed(6)
+    net = build_network(make_spec(matrix, ["input", "conv3x3-bn-relu", "conv1x1-bn-relu", "output"]),
+                        num_classes=10)
+    assert not fastpath.supports(net)
+    x, y = _xy(batch)
+    ours = score_proxies(net, batch, ["naswot", "swap", "snip", "jacov"])
+    assert ours["naswot"] == score_network(net, x)
+    assert ours["swap"] == ref.ref_swap(net, x)
+    assert ours["snip"] == pytest.approx(ref.ref_snip(net, x, y), rel=1e-5)
+    assert ours["jacov"] == pytest.approx(ref.ref_jacov(net, x), rel=1e-5)

@@ -1,9 +1,11 @@
 """Proxies read from binary ReLU codes: NASWOT (both hook rules) and SWAP.
 
-``naswot`` is core.scoring's ``score_network`` itself (not a second
-implementation): on NB201-family networks it runs the exact fast path that
-skips provably-zero subgraphs. SWAP reads the codes of the pass's shared
-forward (``ScoringPass.shared.relu_codes``).
+``naswot`` is core.scoring's kernel itself (``hamming_kernel`` and ``logdet``,
+exactly what ``score_network`` computes; not a second implementation): on
+NB201-family networks it runs the exact fast path that skips provably-zero
+subgraphs. SWAP counts distinct patterns among the same codes, collected
+during that kernel pass (``ScoringPass.relu_codes``), or from the shared
+forward's ReLU hooks on other networks.
 """
 
 from __future__ import annotations
@@ -12,9 +14,9 @@ import math
 
 import numpy as np
 
-from naswot_tui.core.proxies.context import ScoringPass
+from naswot_tui.core.proxies.context import CodeCollector, ScoringPass
 from naswot_tui.core.proxies.registry import Cost, ProxySpec, register
-from naswot_tui.core.scoring import count_params, score_network
+from naswot_tui.core.scoring import count_params, logdet
 
 NASWOT_CITATION = ("Mellor et al., Neural Architecture Search without Training, ICML 2021; "
                    "BayesWatch/nas-without-training score_networks.py")
@@ -28,16 +30,19 @@ SWAP_REG_MU = 1000.0
 SWAP_REG_SIGMA = 1.0e6
 
 
-def swap_count(codes) -> int:
+def swap_count(codes: CodeCollector) -> int:
     """Number of distinct per-unit activation patterns over the batch.
 
-    ``codes`` are bool (N, units) blocks; each unit's column of N bits is one
-    pattern. Bits are packed into bytes so the count is a sort of short keys.
+    Each unit's N bits, packed into bytes, are one row; an all-zero input
+    adds the all-zero pattern. The count is a sort of short keys.
     """
-    if not codes:
+    blocks = list(codes.blocks)
+    if codes.zero_units:
+        width = blocks[0].shape[1] if blocks else 1
+        blocks.append(np.zeros((1, width), dtype=np.uint8))
+    if not blocks:
         return 0
-    packed = [np.packbits(c.cpu().numpy().T, axis=1) for c in codes]  # (units, ceil(N/8)) uint8
-    rows = np.ascontiguousarray(np.concatenate(packed, axis=0))
+    rows = np.ascontiguousarray(np.concatenate(blocks, axis=0))
     keys = rows.view(np.dtype((np.void, rows.shape[1]))).ravel()
     return int(np.unique(keys).size)
 
@@ -48,19 +53,19 @@ def swap_regular_factor(n_params: int, mu: float = SWAP_REG_MU, sigma: float = S
 
 
 def _swap(p: ScoringPass) -> float:
-    return float(swap_count(p.shared.relu_codes))
+    return float(swap_count(p.relu_codes()))
 
 
 def _swap_reg(p: ScoringPass) -> float:
-    return float(swap_count(p.shared.relu_codes)) * swap_regular_factor(count_params(p.net))
+    return float(swap_count(p.relu_codes())) * swap_regular_factor(count_params(p.net))
 
 
 register(ProxySpec("naswot", Cost.FORWARD, False,
                    "NASWOT log|det K| of the Hamming kernel of ReLU codes (authors' hook rule)",
-                   NASWOT_CITATION, lambda p: score_network(p.net, p.images, "reference")))
+                   NASWOT_CITATION, lambda p: logdet(p.kernel("reference"))))
 register(ProxySpec("naswot-relu", Cost.FORWARD, False,
                    "NASWOT log|det K|, activation modules only (the paper's equation)",
-                   NASWOT_CITATION, lambda p: score_network(p.net, p.images, "relu")))
+                   NASWOT_CITATION, lambda p: logdet(p.kernel("relu"))))
 register(ProxySpec("swap", Cost.FORWARD, False,
                    "SWAP: number of distinct sample-wise ReLU activation patterns", SWAP_CITATION, _swap))
 register(ProxySpec("swap-reg", Cost.FORWARD, False,

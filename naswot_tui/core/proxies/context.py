@@ -4,7 +4,10 @@
 training mode, as every reference code scores) and, from that one graph,
 whatever the requested proxies need:
 
-- the ReLU output codes (SWAP),
+- the ReLU output codes (SWAP), unless NASWOT's kernel pass reads them
+  first: on NB201-family networks SWAP reads the very codes NASWOT's exact
+  fast path feeds its kernel (``hamming_kernel``'s observer), so NASWOT
+  and SWAP together cost one pass,
 - the input Jacobian of ``sum(output)`` (jacov),
 - the gradients of the cross-entropy loss with respect to every Conv2d /
   Linear weight (snip, grad_norm, plain, and grasp's first gradient; with
@@ -51,10 +54,29 @@ def check_head(logits: torch.Tensor, proxy: str) -> None:
                          "(space.build(arch, num_classes=...))")
 
 
+class CodeCollector:
+    """Binary activation codes, one packed row of N bits per unit, for counting distinct patterns.
+
+    Called as ``collector(x, units)`` by the NASWOT kernel pass (``x`` None:
+    an input known to be all zeros) or with each ReLU output of a forward pass.
+    """
+
+    def __init__(self) -> None:
+        self.blocks: list[np.ndarray] = []  # (units, ceil(N/8)) uint8
+        self.zero_units = 0
+
+    def __call__(self, x: torch.Tensor | None, units: int) -> None:
+        if x is None:
+            self.zero_units += int(units)
+        elif x.dim() == 4:  # SWAP reads 4-D feature maps only
+            codes = (x.detach().reshape(x.shape[0], -1) > 0).cpu().numpy()
+            self.blocks.append(np.packbits(codes.T, axis=1))
+
+
 @dataclass
 class SharedForward:
     logits: torch.Tensor
-    relu_codes: list[torch.Tensor] = field(default_factory=list)   # bool (N, units) per ReLU call
+    relu_codes: CodeCollector = field(default_factory=CodeCollector)
     jacobian: torch.Tensor | None = None                            # d sum(out) / d input, (N, C, H, W)
     weight_grads: list[torch.Tensor | None] | None = None           # per weighted layer, may carry a graph
     outputs: list[torch.Tensor | None] | None = None                # per weighted layer: its output
@@ -72,6 +94,41 @@ class ScoringPass:
         self.wanted = set(wanted)
         self.seed = int(seed)
         self.layers = weighted_layers(net)
+        self._kernels: dict[str, np.ndarray] = {}
+        self._kernel_codes: CodeCollector | None = None
+
+    def swap_rule(self) -> str | None:
+        """The NASWOT hook rule whose kernel pass also collects SWAP's codes, or None.
+
+        Only on networks core.fastpath runs (NB201 family), where every hooked
+        tensor is the input of an ``nn.ReLU`` (``ReLUConvBN`` and its inner ReLU
+        read the same tensor), so the distinct codes are exactly SWAP's.
+        """
+        from naswot_tui.core import fastpath
+
+        if not (self.wanted & NEEDS_CODES) or not fastpath.supports(self.net):
+            return None
+        return "reference" if "naswot" in self.wanted or "naswot-relu" not in self.wanted else "relu"
+
+    def kernel(self, hook_rule: str) -> np.ndarray:
+        """NASWOT's K under ``hook_rule`` (core.scoring.hamming_kernel), once per rule."""
+        from naswot_tui.core.scoring import hamming_kernel
+
+        if hook_rule not in self._kernels:
+            collector = CodeCollector() if self.swap_rule() == hook_rule else None
+            self._kernels[hook_rule] = hamming_kernel(self.net, self.images, hook_rule, observer=collector)
+            if collector is not None:
+                self._kernel_codes = collector
+        return self._kernels[hook_rule]
+
+    def relu_codes(self) -> CodeCollector:
+        """SWAP's codes: from NASWOT's kernel pass where it can, else from the shared forward."""
+        rule = self.swap_rule()
+        if rule is None:
+            return self.shared.relu_codes
+        self.kernel(rule)
+        assert self._kernel_codes is not None
+        return self._kernel_codes
 
     def generator(self, salt: int) -> torch.Generator:
         """A fresh CPU generator for one proxy: its draws depend on (seed, salt) only."""
@@ -91,7 +148,7 @@ class ScoringPass:
 
     def _run_shared_forward(self) -> SharedForward:
         net, wanted = self.net, self.wanted
-        want_codes = bool(wanted & NEEDS_CODES)
+        want_codes = bool(wanted & NEEDS_CODES) and self.swap_rule() is None
         want_jac = bool(wanted & NEEDS_JACOBIAN)
         want_wgrad = bool(wanted & NEEDS_WEIGHT_GRADS)
         want_ograd = bool(wanted & NEEDS_OUTPUT_GRADS)
@@ -100,14 +157,14 @@ class ScoringPass:
         labels = self.require_labels(label_proxy[0]) if want_loss else None
 
         net.train()
-        codes: list[torch.Tensor] = []
+        codes = CodeCollector()
         outputs: dict[int, torch.Tensor] = {}
         handles = []
         if want_codes:
             def on_relu(module, args, output):
                 # SWAP's rule: nn.ReLU modules fed a 4-D tensor; the code is sign(output) = output > 0.
                 if isinstance(args, tuple) and args and args[0].dim() == 4:
-                    codes.append(output.detach().reshape(output.shape[0], -1) > 0)
+                    codes(output, 0)
             handles += [m.register_forward_hook(on_relu) for m in net.modules() if isinstance(m, nn.ReLU)]
         if want_ograd:
             for k, layer in enumerate(self.layers):
