@@ -57,7 +57,9 @@ def test_naswot_is_score_network_exactly(batch, classes):
 def test_one_pass_of_all_proxies_equals_each_alone_in_any_order(batch):
     net = _net()
     before = {k: v.clone() for k, v in net.state_dict().items()}
+    rng_before = torch.get_rng_state()
     together = score_proxies(net, batch, ALL)
+    assert torch.equal(torch.get_rng_state(), rng_before)  # zen/meco draw from their own generators
     assert list(together) == ALL
     backwards = score_proxies(net, batch, list(reversed(ALL)))
     for name in ALL:
