@@ -60,20 +60,20 @@ def _loss_grads(net, x, y):
 def ref_grad_norm(net, x, y) -> float:
     """SamsungLabs/zero-cost-nas foresight/pruners/measures/grad_norm.py: per-layer ||dL/dw||, summed."""
     net = _loss_grads(net, x, y)
-    return _sum_arr([l.weight.grad.norm() if l.weight.grad is not None else torch.zeros_like(l.weight)
-                     for l in _convs_linears(net)])
+    return _sum_arr([layer.weight.grad.norm() if layer.weight.grad is not None else torch.zeros_like(layer.weight)
+                     for layer in _convs_linears(net)])
 
 
 def ref_plain(net, x, y) -> float:
     """SamsungLabs/zero-cost-nas foresight/pruners/measures/plain.py: sum of dL/dw * w."""
     net = _loss_grads(net, x, y)
-    return _sum_arr([l.weight.grad * l.weight if l.weight.grad is not None else torch.zeros_like(l.weight)
-                     for l in _convs_linears(net)])
+    return _sum_arr([layer.weight.grad * layer.weight if layer.weight.grad is not None
+                     else torch.zeros_like(layer.weight) for layer in _convs_linears(net)])
 
 
 def ref_l2_norm(net) -> float:
     """SamsungLabs/zero-cost-nas foresight/pruners/measures/l2_norm.py: per-layer ||w||, summed."""
-    return _sum_arr([l.weight.norm() for l in _convs_linears(net)])
+    return _sum_arr([layer.weight.norm() for layer in _convs_linears(net)])
 
 
 def ref_fisher(net, x, y) -> float:
@@ -115,17 +115,17 @@ def ref_grasp(net, x, y) -> float:
     with a graph (pass 2); z.backward(); score = sum(-w * Hg)."""
     net = copy.deepcopy(net).train()
     layers = _convs_linears(net)
-    weights = [l.weight for l in layers]
+    weights = [layer.weight for layer in layers]
     net.zero_grad()
     grad_w = list(torch.autograd.grad(F.cross_entropy(net(x), y), weights, allow_unused=True))
     grad_f = torch.autograd.grad(F.cross_entropy(net(x), y), weights, create_graph=True, allow_unused=True)
     z = 0
-    for gw, gf in zip(grad_w, grad_f):
+    for gw, gf in zip(grad_w, grad_f, strict=True):
         if gw is not None:
             z += (gw.data * gf).sum()
     z.backward()
-    return _sum_arr([-l.weight.data * l.weight.grad if l.weight.grad is not None else torch.zeros_like(l.weight)
-                     for l in layers])
+    return _sum_arr([-layer.weight.data * layer.weight.grad if layer.weight.grad is not None
+                     else torch.zeros_like(layer.weight) for layer in layers])
 
 
 def ref_synflow(net, image_shape) -> float:
@@ -142,8 +142,8 @@ def ref_synflow(net, image_shape) -> float:
     net.double()
     out = net.forward(torch.ones([1, *image_shape]).double())
     torch.sum(out).backward()
-    return _sum_arr([torch.abs(l.weight * l.weight.grad) if l.weight.grad is not None else torch.zeros_like(l.weight)
-                     for l in _convs_linears(net)])
+    return _sum_arr([torch.abs(layer.weight * layer.weight.grad) if layer.weight.grad is not None
+                     else torch.zeros_like(layer.weight) for layer in _convs_linears(net)])
 
 
 def ref_jacov(net, x) -> float:

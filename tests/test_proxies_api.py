@@ -172,7 +172,8 @@ def test_naswot_and_swap_read_the_same_codes_in_one_kernel_pass(batch, monkeypat
     kernels, forwards = [], []
     real_kernel, real_forward = scoring.hamming_kernel, context.ScoringPass._run_shared_forward
     monkeypatch.setattr(scoring, "hamming_kernel", lambda *a, **k: kernels.append(a[2]) or real_kernel(*a, **k))
-    monkeypatch.setattr(context.ScoringPass, "_run_shared_forward", lambda self: forwards.append(1) or real_forward(self))
+    monkeypatch.setattr(context.ScoringPass, "_run_shared_forward",
+                        lambda self: forwards.append(1) or real_forward(self))
     net = _net()
     got = score_proxies(net, batch, ["swap", "naswot", "swap-reg"])
     assert kernels == ["reference"] and forwards == []

@@ -60,17 +60,18 @@ def test_the_op_tuple_mapping_agrees_with_the_nb201_table(shared_data):
     cells = [naslib_cell(k) for k in keys]
     assert naslib_cell("(0, 2, 3, 2, 3, 1)") == \
         "|skip_connect~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_1x1~0|nor_conv_1x1~1|none~2|"
-    agree = sum(abs(params_of[c] - table[k]["params"]["score"]) < 1e-9 for c, k in zip(cells, keys))
+    agree = sum(abs(params_of[c] - table[k]["params"]["score"]) < 1e-9 for c, k in zip(cells, keys, strict=True))
     assert agree >= N_CELLS - 2  # NB201 keeps a few legacy, inconsistent parameter counts
     # ... and our own networks count the same parameters as NASLib's
     space = get_space("nb201")
     built = [count_params(space.build(cell, num_classes=10)) / 1e6 for cell in cells[:15]]
-    same = sum(abs(b - table[k]["params"]["score"]) < 1e-9 for b, k in zip(built, keys))
+    same = sum(abs(b - table[k]["params"]["score"]) < 1e-9 for b, k in zip(built, keys[:15], strict=True))
     assert same >= 14
     # Parameter counts cannot see the edge order (every cell edge has the same width); accuracies can:
     # NASLib's validation accuracy is NB201's cifar10-valid accuracy, give or take its seeds.
     def median_gap(strings):
-        return float(np.median([abs(valid_of[c] - table[k]["val_accuracy"]) for c, k in zip(strings, keys)]))
+        gaps = [abs(valid_of[c] - table[k]["val_accuracy"]) for c, k in zip(strings, keys, strict=True)]
+        return float(np.median(gaps))
     naive = [format_cell([NASLIB_OPS[int(c)] for c in k.strip("()").split(",")]) for k in keys]
     assert median_gap(cells) < 0.5
     assert median_gap(naive) > 2 * median_gap(cells) + 0.5  # reading the tuple in our edge order is wrong

@@ -19,9 +19,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 from torch import nn
 
+from naswot_tui.core.data import Batch
 from naswot_tui.core.errors import UsageError
 from naswot_tui.core.proxies import activation, gradient, meco, size, synflow, zen, zico  # noqa: F401  (register)
 from naswot_tui.core.proxies.context import ScoringPass
@@ -58,7 +60,7 @@ __all__ = [
 ]
 
 
-def score_proxies(net: nn.Module, batch, names: Sequence[str], seed: int = 0,
+def score_proxies(net: nn.Module, batch: Batch, names: Sequence[str], seed: int = 0,
                   device: str | torch.device = "cpu") -> dict[str, float]:
     """Every named per-network proxy of ``net`` on ``batch`` (a ``core.data.Batch``), in one pass.
 
@@ -70,8 +72,8 @@ def score_proxies(net: nn.Module, batch, names: Sequence[str], seed: int = 0,
     a one-unit output or a batch without labels.
     """
     specs = [get_spec(n) for n in dict.fromkeys(names)]
-    images = batch.to_tensor(device)
-    labels = getattr(batch, "labels", None)
+    images = torch.from_numpy(np.ascontiguousarray(batch.images)).to(device)
+    labels = batch.labels
     label_tensor = None if labels is None else torch.as_tensor(labels, dtype=torch.long, device=images.device)
     for spec in specs:
         if spec.needs_labels and label_tensor is None:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 import torch
@@ -41,9 +42,14 @@ NEEDS_OUTPUT_GRADS = frozenset({"fisher"})
 NEEDS_HESSIAN = frozenset({"grasp"})
 
 
-def weighted_layers(net: nn.Module) -> list[nn.Module]:
+def weighted_layers(net: nn.Module) -> list[nn.Conv2d | nn.Linear]:
     """The Conv2d and Linear layers, in module order (what the zero-cost papers score)."""
     return [m for m in net.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+
+
+def layer_weights(layers: list[nn.Conv2d | nn.Linear]) -> list[torch.Tensor]:
+    """Each layer's weight tensor (typed: nn.Module attributes read as Tensor | Module)."""
+    return [layer.weight for layer in layers]
 
 
 def check_head(logits: torch.Tensor, proxy: str) -> None:
@@ -161,14 +167,14 @@ class ScoringPass:
         outputs: dict[int, torch.Tensor] = {}
         handles = []
         if want_codes:
-            def on_relu(module, args, output):
+            def on_relu(module: nn.Module, args: Any, output: torch.Tensor) -> None:
                 # SWAP's rule: nn.ReLU modules fed a 4-D tensor; the code is sign(output) = output > 0.
                 if isinstance(args, tuple) and args and args[0].dim() == 4:
                     codes(output, 0)
             handles += [m.register_forward_hook(on_relu) for m in net.modules() if isinstance(m, nn.ReLU)]
         if want_ograd:
             for k, layer in enumerate(self.layers):
-                def on_output(module, args, output, k=k):
+                def on_output(module: nn.Module, args: Any, output: torch.Tensor, k: int = k) -> None:
                     outputs[k] = output
                 handles.append(layer.register_forward_hook(on_output))
         try:
@@ -181,10 +187,11 @@ class ScoringPass:
                     result.jacobian = jac.detach()
                 if want_loss:
                     check_head(logits, label_proxy[0])
+                    assert labels is not None  # require_labels raised otherwise
                     loss = F.cross_entropy(logits, labels)
-                    weights = [layer.weight for layer in self.layers]
+                    weights = layer_weights(self.layers)
                     outs = [outputs.get(k) for k in range(len(self.layers))] if want_ograd else []
-                    targets = weights + [o for o in outs if o is not None]
+                    targets: list[torch.Tensor] = weights + [o for o in outs if o is not None]
                     grads = torch.autograd.grad(loss, targets, allow_unused=True,
                                                 create_graph=bool(wanted & NEEDS_HESSIAN))
                     result.weight_grads = list(grads[:len(weights)])

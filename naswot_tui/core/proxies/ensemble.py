@@ -98,4 +98,5 @@ def ensemble_scores(columns: Mapping[str, Sequence[float]], name: str) -> np.nda
         raise UsageError(f"ensemble {name!r}: member columns differ in length ({sorted(lengths)})")
     if lengths == {0}:
         return np.zeros(0)
-    return np.sum([log_rank(columns[m]) for m in members], axis=0)
+    total: np.ndarray = np.sum([log_rank(columns[m]) for m in members], axis=0)
+    return total

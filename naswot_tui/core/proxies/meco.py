@@ -11,7 +11,10 @@ channel are skipped too (their zeroed matrix adds an eigenvalue of 0).
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
+from torch import nn
 
 from naswot_tui.core.proxies.registry import Cost, ProxySpec, register
 
@@ -21,10 +24,10 @@ MECO_SALT = 0x3EC0
 INPUT_SHAPE = (1, 3, 64, 64)
 
 
-def meco_score(net, generator: torch.Generator) -> float:
+def meco_score(net: nn.Module, generator: torch.Generator) -> float:
     values: list[torch.Tensor] = []
 
-    def hook(module, args, output):
+    def hook(module: nn.Module, args: Any, output: Any) -> None:
         if not isinstance(output, torch.Tensor) or output.dim() < 2:
             return
         fea = output[0].detach()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from naswot_tui.core.proxies.context import ScoringPass
+from naswot_tui.core.proxies.context import ScoringPass, layer_weights
 from naswot_tui.core.proxies.registry import Cost, ProxySpec, register
 from naswot_tui.core.scoring import count_params
 
@@ -17,10 +17,10 @@ def _flops(p: ScoringPass) -> float:
 
 
 def _l2_norm(p: ScoringPass) -> float:
-    total = 0.0
-    for layer in p.layers:
-        total = total + layer.weight.detach().norm()
-    return float(total) if isinstance(total, torch.Tensor) else 0.0
+    total = torch.zeros(())
+    for w in layer_weights(p.layers):
+        total = total + w.detach().norm()
+    return float(total)
 
 
 register(ProxySpec("params", Cost.NO_DATA, False, "number of parameters", "-",

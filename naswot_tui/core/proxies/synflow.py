@@ -11,7 +11,7 @@ import copy
 import torch
 from torch import nn
 
-from naswot_tui.core.proxies.context import weighted_layers
+from naswot_tui.core.proxies.context import layer_weights, weighted_layers
 from naswot_tui.core.proxies.registry import Cost, ProxySpec, register
 
 CITATION = ("Tanaka et al., Pruning neural networks without any data by iteratively conserving synaptic flow, "
@@ -26,7 +26,7 @@ def _without_batchnorm(net: nn.Module) -> None:
                 setattr(module, child_name, nn.Identity())
 
 
-def synflow_score(net: nn.Module, image_shape) -> float:
+def synflow_score(net: nn.Module, image_shape: tuple[int, ...]) -> float:
     work = copy.deepcopy(net)
     _without_batchnorm(work)
     with torch.no_grad():
@@ -36,14 +36,14 @@ def synflow_score(net: nn.Module, image_shape) -> float:
     work.double()
     work.train(net.training)
     ones = torch.ones((1, *image_shape), dtype=torch.float64, device=next(work.parameters()).device)
-    layers = weighted_layers(work)
+    weights = layer_weights(weighted_layers(work))
     with torch.enable_grad():
         out = work(ones)
-        grads = torch.autograd.grad(out.sum(), [l.weight for l in layers], allow_unused=True)
-    total = 0.0
-    for layer, g in zip(layers, grads):
+        grads = torch.autograd.grad(out.sum(), weights, allow_unused=True)
+    total = torch.zeros((), dtype=torch.float64)
+    for w, g in zip(weights, grads, strict=True):
         if g is not None:
-            total = total + torch.sum(torch.abs(layer.weight.detach() * g))
+            total = total + torch.sum(torch.abs(w.detach() * g))
     return float(total)
 
 

@@ -35,7 +35,8 @@ def gaussian_init(net: nn.Module, generator: torch.Generator) -> None:
                 m.bias.zero_()
 
 
-def zen_score(net: nn.Module, image_shape, batch_size: int, generator: torch.Generator) -> float:
+def zen_score(net: nn.Module, image_shape: tuple[int, ...], batch_size: int,
+              generator: torch.Generator) -> float:
     pools = [m for m in net.modules() if isinstance(m, nn.AdaptiveAvgPool2d)]
     if not pools:
         raise UsageError("proxy zen needs a network that ends in global average pooling (AdaptiveAvgPool2d)")
@@ -59,10 +60,10 @@ def zen_score(net: nn.Module, image_shape, batch_size: int, generator: torch.Gen
         handle.remove()
     out, mixed = captured[-2], captured[-1]
     score = torch.log(torch.mean(torch.sum(torch.abs(out - mixed), dim=[1, 2, 3])))
-    log_bn = 0.0
+    log_bn = torch.zeros(())
     for m in work.modules():
-        if isinstance(m, nn.BatchNorm2d):
-            log_bn += torch.log(torch.sqrt(torch.mean(m.running_var)))
+        if isinstance(m, nn.BatchNorm2d) and m.running_var is not None:
+            log_bn = log_bn + torch.log(torch.sqrt(torch.mean(m.running_var)))
     return float(score + log_bn)
 
 

@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 
 from naswot_tui.core.errors import UsageError
-from naswot_tui.core.proxies.context import ScoringPass, check_head
+from naswot_tui.core.proxies.context import ScoringPass, check_head, layer_weights
 from naswot_tui.core.proxies.registry import Cost, ProxySpec, register
 
 CITATION = ("Li et al., ZiCo: Zero-shot NAS via Inverse Coefficient of Variation on Gradients, ICLR 2023; "
@@ -23,7 +23,7 @@ CITATION = ("Li et al., ZiCo: Zero-shot NAS via Inverse Coefficient of Variation
 def zico_from_grads(per_batch: list[list[np.ndarray]]) -> float:
     """sum over layers of log(sum over weights of mean|g| / std(g)), std over batches, nonzero std only."""
     total = 0.0
-    for layer_grads in zip(*per_batch):
+    for layer_grads in zip(*per_batch, strict=True):
         g = np.stack(layer_grads)
         std = np.std(g, axis=0)
         nz = np.nonzero(std)[0]
@@ -38,7 +38,7 @@ def _zico(p: ScoringPass) -> float:
     n = p.images.shape[0]
     if n < 4:
         raise UsageError(f"proxy zico splits the batch into two halves and needs at least 4 images, got {n}")
-    weights = [layer.weight for layer in p.layers]
+    weights = layer_weights(p.layers)
     per_batch = []
     p.net.train()
     for lo, hi in ((0, n // 2), (n // 2, n)):
@@ -48,7 +48,7 @@ def _zico(p: ScoringPass) -> float:
             loss = F.cross_entropy(logits, labels[lo:hi])
             grads = torch.autograd.grad(loss, weights, allow_unused=True)
         per_batch.append([(torch.zeros_like(w) if g is None else g).detach().cpu().reshape(-1).numpy()
-                          for g, w in zip(grads, weights)])
+                          for g, w in zip(grads, weights, strict=True)])
     return zico_from_grads(per_batch)
 
 
