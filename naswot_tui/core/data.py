@@ -9,6 +9,12 @@ images, ToTensor + Normalize only. Sources:
   ImageNet16-120 pickles); each repeat draws its own seeded batch.
 - ``synthetic``: seeded standard-normal noise of the dataset's shape.
 
+Every batch carries its class ``labels`` where they exist (label-based
+proxies such as snip need them): the embedded images' CIFAR-10 labels, the
+dataset's own labels from disk, seeded uniform labels over the dataset's
+classes for synthetic noise, and ``None`` for the upsampled embedded
+ImageNet stand-in (its CIFAR-10 labels name no ImageNet class).
+
 Dataset pickles are user-named files; we still unpickle them with a loader
 that only admits the numpy and builtin types those files contain.
 """
@@ -40,6 +46,7 @@ NORMALIZATION = {
     "ImageNet16-120": ([x / 255 for x in (122.68, 116.66, 104.01)], [x / 255 for x in (63.22, 61.26, 65.09)]),
 }
 IMAGE_SIZE = {"cifar10": 32, "cifar100": 32, "ImageNet16-120": 16, "imagenet": 224}
+NUM_CLASSES = {"cifar10": 10, "cifar100": 100, "ImageNet16-120": 120, "imagenet": 1000}
 
 _CIFAR_LAYOUT = {
     "cifar10": ("cifar-10-batches-py", "cifar-10-python.tar.gz",
@@ -81,6 +88,7 @@ class Batch:
     description: str                  # human-readable, goes into the trace
     indices: list[int] | None = None  # training-set indices when drawn from disk
     fingerprint: str = field(default="")
+    labels: np.ndarray | None = None  # int64 class index per image, or None where there are none
 
     def __post_init__(self) -> None:
         if not self.fingerprint:
@@ -246,8 +254,9 @@ def _imagenet_batch(source: str, batch_size: int, seed: int, repeat: int, data_r
                      f"{imagefolder.UPSAMPLED_LABEL} ({batch_size} images)")
     if not data_root:
         raise UsageError("data source 'root' needs --data-root DIR")
-    images, _, files = imagefolder.load_image_folder(data_root, batch_size, seed, repeat)
-    return Batch(images, "imagenet", "root", f"ImageNet-style images from {data_root}")
+    images, labels, _files = imagefolder.load_image_folder(data_root, batch_size, seed, repeat)
+    return Batch(images, "imagenet", "root", f"ImageNet-style images from {data_root}",
+                 labels=np.asarray(labels, dtype=np.int64))
 
 
 def _normalise(images_u8: np.ndarray, dataset: str) -> np.ndarray:
@@ -278,9 +287,12 @@ def make_batch(dataset: str = "cifar10", source: str = "embedded", batch_size: i
     if source == "synthetic":
         rng = np.random.default_rng([int(seed), int(repeat), 7])
         x = rng.standard_normal((batch_size, 3, size, size)).astype(np.float32)
-        return Batch(x, dataset, "synthetic", f"synthetic N(0,1) {batch_size}x3x{size}x{size}, seed {seed}")
+        # Drawn after the images from the same stream: the images stay as they were before labels existed.
+        y = rng.integers(0, NUM_CLASSES[dataset], size=batch_size, dtype=np.int64)
+        return Batch(x, dataset, "synthetic", f"synthetic N(0,1) {batch_size}x3x{size}x{size}, seed {seed}",
+                     labels=y)
     if source == "embedded":
-        images, _ = embedded_images()
+        images, labels = embedded_images()
         if batch_size > len(images):
             raise UsageError(f"the embedded sample holds {len(images)} images; use --batch-size <= {len(images)} "
                              "or --data-root with a real dataset")
@@ -289,12 +301,13 @@ def make_batch(dataset: str = "cifar10", source: str = "embedded", batch_size: i
         if size != 32:
             chosen = _downsample(chosen, size)
             what += f", box-downsampled to {size}x{size}"
-        return Batch(_normalise(chosen, dataset), dataset, "embedded", f"{what} ({batch_size} images)")
+        return Batch(_normalise(chosen, dataset), dataset, "embedded", f"{what} ({batch_size} images)",
+                     labels=np.asarray(labels[:batch_size], dtype=np.int64))
     if source != "root":
         raise UsageError(f"unknown data source {source!r}; choose one of: {', '.join(DATA_SOURCES)}")
     if not data_root:
         raise UsageError("data source 'root' needs --data-root DIR")
-    images, _ = _train_set(dataset, str(data_root))
+    images, labels = _train_set(dataset, str(data_root))
     pool = np.arange(len(images))
     if split_file:
         if dataset != "cifar10":
@@ -308,4 +321,5 @@ def make_batch(dataset: str = "cifar10", source: str = "embedded", batch_size: i
     rng = np.random.default_rng([int(seed), int(repeat)])
     picked = np.sort(rng.choice(pool, size=batch_size, replace=False))
     return Batch(_normalise(images[picked], dataset), dataset, "root",
-                 f"{dataset} training images from {data_root}", indices=[int(i) for i in picked])
+                 f"{dataset} training images from {data_root}", indices=[int(i) for i in picked],
+                 labels=np.asarray(labels[picked], dtype=np.int64))

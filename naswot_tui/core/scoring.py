@@ -20,9 +20,9 @@ from __future__ import annotations
 import math
 import os
 import weakref
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import torch
@@ -70,8 +70,12 @@ class _KernelAccumulator:
     entry of K without any tensor at all (``add_zeros``).
     """
 
-    def __init__(self, batch_size: int, device: torch.device, overlap: bool = False) -> None:
+    def __init__(self, batch_size: int, device: torch.device, overlap: bool = False,
+                 observer: Callable[[torch.Tensor | None, int], None] | None = None) -> None:
         self.batch_size = batch_size
+        # observer(x, units) sees each distinct hooked tensor once (x None: an all-zero input),
+        # so other proxies (SWAP) can read the same codes without a second forward pass.
+        self._observer = observer
         self.device = torch.device(device)
         # overlap: codes and Gram products run on a helper thread while the
         # forward pass goes on (CPU, spare cores only; the caller guarantees no
@@ -94,6 +98,8 @@ class _KernelAccumulator:
             entry[1] += count
             return
         units = math.prod(x.shape[1:])
+        if self._observer is not None:
+            self._observer(x, units)
         if self._worker is not None:
             gram = self._worker.submit(self._codes_gram, x.detach())
         else:
@@ -105,6 +111,8 @@ class _KernelAccumulator:
     def add_zeros(self, units: int, count: int = 1) -> None:
         """A hooked input that is all zeros: code 0 everywhere, every pair agrees."""
         self.units += int(units) * int(count)
+        if self._observer is not None:
+            self._observer(None, int(units))
 
     def _codes_gram(self, x: torch.Tensor) -> torch.Tensor:
         # Never autocast the product: K must stay exact even when --amp runs the forward in bf16/fp16.
@@ -171,8 +179,12 @@ def _int8_gram_ok(device: torch.device, batch_size: int) -> bool:
     return device.type == "cuda" and batch_size > 16 and batch_size % 8 == 0
 
 
-def hamming_kernel(model: nn.Module, batch: torch.Tensor, hook_rule: str = "reference") -> np.ndarray:
+def hamming_kernel(model: nn.Module, batch: torch.Tensor, hook_rule: str = "reference",
+                   observer: Callable[[torch.Tensor | None, int], None] | None = None) -> np.ndarray:
     """K as a float64 numpy array (one host copy).
+
+    ``observer(x, units)``, when given, sees every distinct hooked tensor once
+    (``x`` None for an input known to be all zeros); it never changes K.
 
     NB201-family networks (``TinyNetwork``) run through an exact executor
     that skips provably-zero subgraphs and the classifier head
@@ -182,12 +194,12 @@ def hamming_kernel(model: nn.Module, batch: torch.Tensor, hook_rule: str = "refe
 
     model.train()  # BatchNorm with batch statistics, as the authors scored
     if fastpath.supports(model):
-        acc = _KernelAccumulator(batch.shape[0], batch.device, overlap=overlap_helps(batch.device))
+        acc = _KernelAccumulator(batch.shape[0], batch.device, overlap=overlap_helps(batch.device), observer=observer)
         with torch.inference_mode():
             fastpath.run(model, batch, acc, hooked_modules(model, hook_rule))
             kernel = acc.finish()
         return kernel.cpu().numpy()
-    acc = _KernelAccumulator(batch.shape[0], batch.device)
+    acc = _KernelAccumulator(batch.shape[0], batch.device, observer=observer)
     modules = hooked_modules(model, hook_rule)
     handles = [m.register_forward_pre_hook(acc) for m in modules]
     try:
