@@ -134,6 +134,7 @@ def _unpickle(raw: bytes) -> dict:
 
 
 def _fail(dataset: str, path: Path, why: str) -> DataError:
+    why = " ".join(why.split())  # one line: decoder messages (pickle's among them) carry newlines
     return DataError(f"dataset {dataset} at {path}: {why}; expected {_EXPECTED[dataset]}")
 
 
