@@ -6,12 +6,12 @@ import math
 
 import numpy as np
 import pytest
+from tui_helpers import fake_settings, sync, wait_until
 
 from naswot_tui.core.stats import kendall
 from naswot_tui.tui.app import make_app
 from naswot_tui.tui.screens.kernel import KernelScreen, analyse, compute_kernel, fake_kernel
 from naswot_tui.tui.widgets.braille import BRAILLE_BASE, braille_points, half_block_heatmap
-from tui_helpers import fake_settings, sync, wait_until
 
 
 def test_braille_points_put_each_dot_where_it_belongs():
@@ -121,3 +121,26 @@ async def test_enter_on_top_row_opens_the_kernel_inspector(tmp_path):
         assert "distinct codes" in stats and "score" in stats
         await pilot.press("escape")
         await wait_until(pilot, lambda: not isinstance(app.screen, KernelScreen))
+
+
+def test_nds_picks_are_drawn_not_printed():
+    """AnyNet nets draw one line per stage with its depth and width; cell nets draw each node's two ops."""
+    import json
+
+    from nds_fixtures import ANYNET_NETS, CELL_NETS
+
+    from naswot_tui.tui.widgets.nds import nds_lines
+
+    net = ANYNET_NETS["ResNet"][0]
+    lines = ["".join(c for c, _ in line) for line in nds_lines(json.dumps(net))]
+    assert len(lines) == 1 + len(net["ds"])
+    for k, (d, w) in enumerate(zip(net["ds"], net["ws"], strict=True)):
+        assert lines[k + 1].startswith(f"s{k + 1} " + "■" * d) and f" w{w}" in lines[k + 1]
+    widest = max(net["ws"])
+    assert max(line.count("█") for line in lines) == 14 and lines[1 + net["ws"].index(widest)].count("█") == 14
+    cell = CELL_NETS["DARTS"][0]
+    text = "\n".join("".join(c for c, _ in line) for line in nds_lines(json.dumps(cell)))
+    assert "n2 = sep3(c0) + sep5(c1)" in text and "n5 = dil5(n2) + none(n4)" in text
+    assert text.count("concat n2 n3 n4 n5") == 2 and "width 8 · depth 5" in text
+    assert nds_lines("|nor_conv_3x3~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|") is None
+    assert nds_lines('{"ds": "nope"}') is None

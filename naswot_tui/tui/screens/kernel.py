@@ -9,8 +9,9 @@ makes K singular.
 the network with the run's initialisation (``core.scoring.init_seed``) and
 runs the run's batch through ``core.scoring.hamming_kernel``, so K and the
 score are the ones the run computed; torch is imported only inside it, and
-it runs in a thread worker. The torch-free fake space of the UI tests gets
-a kernel from seeded random binary codes, computed the same way.
+it runs in a thread worker. Runs scored by the torch-free fake evaluator
+of the UI tests (their ground truth is "fake") get a kernel from seeded
+random binary codes, computed the same way.
 """
 
 from __future__ import annotations
@@ -136,7 +137,7 @@ def fake_kernel(index: int, arch: str, batch_size: int) -> KernelReport:
 
 def compute_kernel(config: dict[str, Any], index: int, arch: str, repeat: int = 0) -> KernelReport:
     """K of ``index`` with the run's batch of ``repeat`` and its initialisation (imports torch)."""
-    if config.get("space") == "fake":
+    if config.get("space") == "fake" or config.get("fake"):
         return fake_kernel(index, arch, int(config.get("batch_size") or 128))
     import torch
 
@@ -170,7 +171,7 @@ class KernelScreen(Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Static(Text(f"#{self.index}  {self.arch}", overflow="ellipsis", no_wrap=True), id="kernel-title")
+        yield Static(Text(f"#{self.index} {self.arch}", overflow="fold"), id="kernel-title")
         with Horizontal(id="kernel-body"):
             yield KernelHeatmap(id="kernel-map")
             with VerticalScroll(id="kernel-side"):

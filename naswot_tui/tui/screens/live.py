@@ -79,7 +79,10 @@ class LiveScreen(Screen):
             from naswot_tui.tui.screens.kernel import KernelScreen
 
             t = s.top[row]
-            self.app.push_screen(KernelScreen(dict(s.config), t.index, t.arch, t.score, s.repeat))
+            config = dict(s.config)
+            if s.header.get("ground_truth") == "fake":  # scored by the fake evaluator: no real network
+                config["fake"] = True
+            self.app.push_screen(KernelScreen(config, t.index, t.arch, t.score, s.repeat))
 
     # ------------------------------------------------------------ actions
     def check_action(self, action: str, parameters: tuple) -> bool | None:
