@@ -144,3 +144,25 @@ def test_nds_picks_are_drawn_not_printed():
     assert text.count("concat n2 n3 n4 n5") == 2 and "width 8 · depth 5" in text
     assert nds_lines("|nor_conv_3x3~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|") is None
     assert nds_lines('{"ds": "nope"}') is None
+
+
+def test_rates_count_only_fresh_work_over_wall_time():
+    """Cache hits and replayed records have no rate; fresh scores are counted over wall time."""
+    from naswot_tui.core.events import ArchScored, RunStarted
+    from naswot_tui.tui.state import LiveState
+
+    header = {"config": {"n": 100, "repeats": 1}}
+    state = LiveState(top_k=3, recent=2)
+    state.apply([RunStarted(header)], now=10.0)
+    hits = [ArchScored(0, i, i, "a", 1.0 + i, 1e-6, extra={"cached": True}) for i in range(50)]
+    state.apply(hits, now=10.1)
+    assert state.cached == 50 and state.rate() is None  # 50 hits in 0.1 s is no rate at all
+    fresh = [ArchScored(0, 50 + i, 50 + i, "a", 1.0, 0.5) for i in range(10)]
+    state.apply(fresh, now=15.0)
+    assert state.fresh == 10 and state.rate() == pytest.approx(10 / 5.0)
+    assert state.eta_s() is None or state.eta_s() == pytest.approx(40 / 2.0)
+    replay = LiveState(top_k=3, recent=2)
+    replay.reset("replay")
+    replay.apply([RunStarted(header), *[ArchScored(0, i, i, "a", 1.0, 0.5, replayed=True) for i in range(5)]],
+                 now=1.0)
+    assert replay.replayed == 5 and replay.rate() is None
