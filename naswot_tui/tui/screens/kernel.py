@@ -204,7 +204,7 @@ def describe(report: KernelReport, run_score: float | None) -> Text:
     b = report.kernel.shape[0]
     t = Text()
     t.append("score ", "bold").append(fmt(report.score), "bold")
-    if run_score is not None:
+    if run_score is not None and not report.source.startswith("fake"):  # fake codes have their own score
         t.append(f"  (run: {fmt(run_score)})", "dim")
     t.append(f"\nK {b}x{b}, N = {report.n_units} units; colour = K/N\n")
     off = report.kernel[~np.eye(b, dtype=bool)] / max(report.n_units, 1) if b > 1 else np.zeros(1)
