@@ -119,7 +119,7 @@ async def test_live_widgets_repaint_only_what_changed(tmp_path):
         await pilot.pause()
         paints: dict[str, int] = {}
         parts = [w for w in app.screen.query("*") if isinstance(w, LivePart)]  # a mixin: not a CSS type
-        assert len(parts) == 7
+        assert len(parts) == 8  # run info, progress, sparklines, top table, scatter, best cell, picks, log
 
         def counting(widget):
             original, name = widget.paint, type(widget).__name__
@@ -141,6 +141,7 @@ async def test_live_widgets_repaint_only_what_changed(tmp_path):
         await pilot.pause()
         assert paints.get(ProgressStrip.__name__) == 1 and paints.get(TopTable.__name__) == 1  # recent row
         assert BestCell.__name__ not in paints and PicksLine.__name__ not in paints
+        assert "ScoreScatter" not in paints  # no accuracy: no new point
         assert app.screen.query_one("#progress-text").render().plain.startswith("21/100")
         await pilot.press("c")
         await app.workers.wait_for_complete()

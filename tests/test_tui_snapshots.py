@@ -13,13 +13,13 @@ import os
 from pathlib import Path
 
 import pytest
+from tui_helpers import fake_settings, fake_trace, wait_until
 
 from naswot_tui.tui.app import make_app
 from naswot_tui.tui.screens.compare import CompareScreen
 from naswot_tui.tui.screens.confirm import ConfirmScreen
 from naswot_tui.tui.screens.help import HelpScreen
 from naswot_tui.tui.themes import builtin_themes_dir
-from tui_helpers import fake_settings, fake_trace, wait_until
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((160, 48), id="160x48")]
 THEMES = sorted(p.stem for p in builtin_themes_dir().glob("*.toml"))
@@ -192,3 +192,60 @@ class TestRunOutcomes:
             await pilot.pause()
 
         assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+class TestPictures:
+    """The Live screen's scatter and wide layout, and the kernel inspector."""
+
+    def test_live_scatter_mid_run(self, snap_compare, home, size):
+        """Live mid-run with a braille scatter of score vs accuracy and its running tau; at 160x48 the
+        scatter and the cell sit side by side and the top-K table shows more than 10 rows."""
+        app = _app(home, last={"n": 80, "repeats": 1, "seed": 5}, hold_after=70)
+
+        async def run_before(pilot):
+            await pilot.press("ctrl+r")
+            await wait_until(pilot, lambda: app.state.done == 70 and any("holding" in t for _, t in app.state.log))
+
+        assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+    def test_kernel_inspector(self, snap_compare, home, size):
+        """Enter on the best top-K row: its K as a half-block heatmap, the score, per-layer code statistics."""
+        from naswot_tui.tui.screens.kernel import KernelScreen
+
+        app = _app(home, last={"n": 20, "repeats": 1, "seed": 5}, hold_after=15)
+
+        async def run_before(pilot):
+            await pilot.press("ctrl+r")
+            await wait_until(pilot, lambda: app.state.done == 15 and any("holding" in t for _, t in app.state.log))
+            app.screen.query_one("#top-table").focus()
+            await pilot.press("enter")
+            await wait_until(pilot, lambda: isinstance(app.screen, KernelScreen) and app.screen.report is not None)
+
+        assert snap_compare(app, terminal_size=size, run_before=run_before)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_nds_pick_diagrams(snap_compare, size):
+    """NDS picks as diagrams, not JSON: a DARTS genotype (both cells' node equations) and a ResNeXt's stages."""
+    import json
+
+    from nds_fixtures import ANYNET_NETS, CELL_NETS
+    from textual.app import App
+    from textual.containers import Horizontal
+
+    from naswot_tui.tui.app import APP_VARIABLES
+    from naswot_tui.tui.widgets.cell import CellDiagram
+
+    class Picks(App):
+        CSS = "CellDiagram { width: 1fr; height: auto; padding: 0 1; }"
+
+        def get_theme_variable_defaults(self) -> dict[str, str]:
+            return dict(APP_VARIABLES)  # the colours the app gives its cell diagrams
+
+        def compose(self):
+            with Horizontal():
+                yield CellDiagram(json.dumps(CELL_NETS["DARTS"][0]))
+                yield CellDiagram(json.dumps(ANYNET_NETS["ResNeXt-A"][0]))
+
+    assert snap_compare(Picks(), terminal_size=size)

@@ -21,7 +21,7 @@ from textual.worker import Worker, WorkerState
 
 from naswot_tui.tui.runner import Runner, StartFailed
 from naswot_tui.tui.settings import Settings
-from naswot_tui.tui.state import LiveState
+from naswot_tui.tui.state import TOP_KEEP, LiveState
 from naswot_tui.tui.themes import APP_VARIABLES, DEFAULT_THEME, builtin_themes_dir, load_themes
 
 
@@ -63,7 +63,7 @@ class NaswotApp(App):
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.state = LiveState(settings.top_k, settings.recent)
+        self.state = LiveState(settings.top_k, settings.recent, keep=TOP_KEEP)
         self.runner = Runner(self, settings.source)
         self._theme_errors: list[str] = []
         super().__init__()

@@ -27,6 +27,8 @@ from naswot_tui.core.events import (
 
 SPARK_POINTS = 400          # recent scores kept for the stream sparkline
 BEST_POINTS = 2000          # best-so-far curve is thinned to about this many points
+TOP_KEEP = 60               # top rows kept, so a tall screen can show more than top_k
+SCATTER_POINTS = 20000      # distinct (score, accuracy) pairs kept for the scatter (all of NB201)
 
 
 @dataclass(frozen=True)
@@ -44,8 +46,10 @@ def finite(x: float | None) -> bool:
 
 
 class LiveState:
-    def __init__(self, top_k: int = 10, recent: int = 5) -> None:
+    def __init__(self, top_k: int = 10, recent: int = 5, keep: int | None = None) -> None:
+        # top_k rows are always shown; up to ``keep`` are kept for screens tall enough to show them.
         self.top_k, self.recent_n = top_k, recent
+        self.top_keep = max(top_k, keep or top_k)
         self.reset()
 
     def reset(self, mode: str = "run") -> None:
@@ -66,6 +70,13 @@ class LiveState:
         self.t_sum = 0.0                    # seconds spent scoring (pauses excluded)
         self.n_timed = 0
         self.started_at: float | None = None
+        # Rates: only architectures scored now count (not cache hits, not replayed records), over wall time.
+        self.fresh = 0
+        self.cached = 0
+        self.replayed = 0
+        self.fresh_last_at: float | None = None
+        # Distinct architectures with a finite score and a known accuracy: index -> (score, acc).
+        self.points: dict[int, tuple[float, float]] = {}
         self.scores: deque[float] = deque(maxlen=SPARK_POINTS)
         self.best_curve: list[float] = []   # best-so-far score in this repeat, thinned
         self._best_stride = 1
@@ -84,6 +95,7 @@ class LiveState:
         for event in events:
             if isinstance(event, ArchScored):
                 self._scored(event)
+                self._count(event, now)
             elif isinstance(event, RepeatStarted):
                 self._repeat_started(event)
             elif isinstance(event, RepeatFinished):
@@ -127,6 +139,18 @@ class LiveState:
         self.status = status
         self.version += 1
 
+    def _count(self, e: ArchScored, now: float | None) -> None:
+        if e.replayed:
+            self.replayed += 1
+        elif e.extra.get("cached"):
+            self.cached += 1
+        else:
+            self.fresh += 1
+            if now is not None:
+                self.fresh_last_at = now
+        if finite(e.score) and e.acc is not None and len(self.points) < SCATTER_POINTS:
+            self.points.setdefault(e.index, (float(e.score), float(e.acc)))  # type: ignore[arg-type]
+
     def _repeat_started(self, event: RepeatStarted) -> None:
         if event.repeat != self.repeat or self.done_in_repeat:
             self.best_curve, self._best_stride, self._best_seen = [], 1, 0
@@ -167,14 +191,14 @@ class LiveState:
             self.best_curve[-1] = max(self.best_curve[-1], value)
 
     def _offer_top(self, e: ArchScored) -> None:
-        if len(self.top) >= self.top_k and e.score <= self.top[-1].score:
+        if len(self.top) >= self.top_keep and e.score <= self.top[-1].score:
             return
         if any(t.index == e.index for t in self.top):
             return  # drawn again (sampling with replacement): same network, same row
         entry = TopEntry(e.score, e.index, e.arch, e.params, e.acc, e.i)
         keys = [-t.score for t in self.top]
         self.top.insert(bisect.bisect_right(keys, -e.score), entry)
-        del self.top[self.top_k:]
+        del self.top[self.top_keep:]
 
     # ------------------------------------------------------------ derived
     @property
@@ -182,7 +206,15 @@ class LiveState:
         return self.per_repeat * self.repeats
 
     def rate(self) -> float | None:
-        """Architectures per second of scoring time (deterministic from the events)."""
+        """Architectures scored per second: fresh work (no cache hits, no replayed records) over wall time.
+
+        Cache hits and replayed records cost nothing, so counting them would show absurd rates;
+        a replay has no rate at all. Without wall times (tests), scoring time is the clock.
+        """
+        if self.mode == "replay" or not self.fresh:
+            return None
+        if self.started_at is not None and self.fresh_last_at is not None and self.fresh_last_at > self.started_at:
+            return self.fresh / (self.fresh_last_at - self.started_at)
         return self.n_timed / self.t_sum if self.t_sum > 0 and self.n_timed else None
 
     def eta_s(self) -> float | None:

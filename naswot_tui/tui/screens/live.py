@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal
+from textual.containers import Container, Horizontal
 from textual.screen import Screen
-from textual.widgets import Footer, Header
+from textual.widgets import DataTable, Footer, Header
 
 from naswot_tui.tui.widgets.live import (
     BestCell,
@@ -24,12 +24,16 @@ from naswot_tui.tui.widgets.live import (
     fmt,
     fmt_time,
 )
+from naswot_tui.tui.widgets.scatter import ScoreScatter
 
 ACTIVE = ("preparing", "running", "paused")
 
 
 class LiveScreen(Screen):
     AUTO_FOCUS = "#top-table"
+    # From 120 columns the screen is "-wide": scatter and cell side by side, a shorter log,
+    # so the top-K table grows with the height (app.tcss).
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
     BINDINGS = [
         Binding("p", "pause", "Pause"),
         Binding("c", "cancel", "Cancel"),
@@ -46,7 +50,9 @@ class LiveScreen(Screen):
         yield ScoreSparklines(id="sparks")
         with Horizontal(id="live-middle"):
             yield TopTable(id="top-table", cursor_type="row", zebra_stripes=True)
-            yield BestCell(id="best-panel")
+            with Container(id="live-side"):
+                yield ScoreScatter(id="scatter")
+                yield BestCell(id="best-panel")
         yield PicksLine("", id="picks")
         yield RunLog(id="log", max_lines=500, wrap=False, markup=False)
         yield Footer()
@@ -62,6 +68,21 @@ class LiveScreen(Screen):
         if live != self._bindings_for:
             self._bindings_for = live
             self.refresh_bindings()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        """Enter on a top-K row opens the kernel inspector for that architecture."""
+        if event.data_table.id != "top-table":
+            return
+        s = self.app.state
+        row = event.cursor_row
+        if 0 <= row < min(len(s.top), self.query_one(TopTable).rows_shown(s)):
+            from naswot_tui.tui.screens.kernel import KernelScreen
+
+            t = s.top[row]
+            config = dict(s.config)
+            if s.header.get("ground_truth") == "fake":  # scored by the fake evaluator: no real network
+                config["fake"] = True
+            self.app.push_screen(KernelScreen(config, t.index, t.arch, t.score, s.repeat))
 
     # ------------------------------------------------------------ actions
     def check_action(self, action: str, parameters: tuple) -> bool | None:

@@ -1,6 +1,7 @@
 """The best architecture drawn as a picture: an NB201 cell as a DAG of four
 nodes and six labelled edges, an NB101 cell as lanes (widgets/dag.py), a
-NATS-sss network as channel-width bars, anything else as its wrapped string.
+NATS-sss network as channel-width bars, an NDS network as its stages or its
+cells' node equations (widgets/nds.py), anything else as its wrapped string.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from rich.text import Text
 from textual.widget import Widget
 
 from naswot_tui.tui.widgets.dag import nb101_diagram
+from naswot_tui.tui.widgets.nds import nds_lines
 
 # Same order as core.spaces.nb201.EDGES: (target, source). Not imported from
 # there because that module loads torch, and this widget paints replays.
@@ -54,7 +56,7 @@ def nb201_grid(ops: tuple[str, ...]) -> Grid:
     arcs above, 1->3 as an arc below. 33 columns x 6 rows."""
     width, height = 33, 6
     grid: Grid = [[(" ", "line") for _ in range(width)] for _ in range(height)]
-    by_edge = dict(zip(EDGES, ops))
+    by_edge = dict(zip(EDGES, ops, strict=False))  # a short arch string leaves edges undrawn
 
     def role(op: str) -> str:
         return "none" if op == "none" else "line"
@@ -159,5 +161,14 @@ class CellDiagram(Widget):
             for chunk, r in sss_lines(widths):
                 text.append(chunk, styles[r])
             text.append("channels per layer (NATS-sss)", styles["none"])
+            return text
+        nds = nds_lines(self.arch)
+        if nds is not None:
+            text = Text()
+            for line in nds:
+                for chunk, r in line:
+                    text.append(chunk, styles[r])
+                text.append("\n")
+            text.rstrip()
             return text
         return Text(self.arch, style=styles["op"], overflow="fold")

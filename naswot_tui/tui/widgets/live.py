@@ -103,13 +103,22 @@ class ProgressStrip(LivePart, Horizontal):
         yield Static("", id="progress-text")
 
     def key(self, s: LiveState) -> Any:
-        return s.done, s.total, s.errors, s.status, s.mode, s.n_timed, s.started_at
+        return s.done, s.total, s.errors, s.status, s.mode, s.n_timed, s.started_at, s.fresh_last_at
 
     def paint(self, s: LiveState) -> None:
         total = max(s.total, 1)
         self.query_one("#progress", ProgressBar).update(total=total, progress=min(s.done, total))
-        parts = [f"{s.done}/{s.total}", f"{fmt(s.rate(), '.1f')}/s", f"ETA {fmt_time(s.eta_s())}",
-                 f"err {s.errors}"]
+        parts = [f"{s.done}/{s.total}"]
+        # Only fresh work has a rate; cache hits and replayed records are counted, never timed.
+        if s.mode == "replay":
+            parts.append("replay")
+        else:
+            parts += [f"{fmt(s.rate(), '.1f')}/s", f"ETA {fmt_time(s.eta_s())}"]
+        if s.cached:
+            parts.append(f"cached {s.cached}")
+        if s.replayed and s.mode != "replay":
+            parts.append(f"from trace {s.replayed}")
+        parts.append(f"err {s.errors}")
         if s.started_at is not None and s.mode != "replay":
             elapsed = max(self.app.settings.clock() - s.started_at, 0.0)  # type: ignore[attr-defined]
             parts.append(fmt_time(elapsed))
@@ -149,12 +158,19 @@ class TopTable(LivePart, DataTable):
         # LivePart.on_mount runs next (Textual calls each class's handler along the MRO) and paints.
 
     def key(self, s: LiveState) -> Any:
-        # At most top_k + recent rows: rebuilding them is cheap, but only when a row could differ.
-        return s.done, s.repeat, len(s.top), s.mode
+        # At most a screenful of rows: rebuilding them is cheap, but only when a row could differ.
+        return s.done, s.repeat, len(s.top), s.mode, self.rows_shown(s)
+
+    def rows_shown(self, s: LiveState) -> int:
+        """Top rows to show: top_k at least, more when the table is taller (header and recent rows aside)."""
+        return max(s.top_k, self.size.height - 1 - s.recent_n)
+
+    def on_resize(self) -> None:
+        self._run_changed(0)  # the number of rows that fit changed
 
     def paint(self, s: LiveState) -> None:
         self.clear()
-        for rank, t in enumerate(s.top, start=1):
+        for rank, t in enumerate(s.top[:self.rows_shown(s)], start=1):
             self.add_row(str(rank), str(t.index), Text(fmt(t.score), style="bold" if rank == 1 else ""),
                          fmt(t.params), fmt(t.acc))
         for e in reversed(s.recent):
