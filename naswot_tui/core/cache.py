@@ -24,9 +24,9 @@ import math
 import sqlite3
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import astuple, dataclass, fields
 from pathlib import Path
-from typing import Iterable
 
 from naswot_tui.core.config import default_cache_dir
 from naswot_tui.core.errors import NaswotError
@@ -166,7 +166,7 @@ class ScoreCache:
 
     # ------------------------------------------------------------ plumbing
     class _Tx:
-        def __init__(self, cache: "ScoreCache") -> None:
+        def __init__(self, cache: ScoreCache) -> None:
             self.cache = cache
 
         def __enter__(self):
@@ -187,14 +187,14 @@ class ScoreCache:
                 self.cache._lock.release()
             return False
 
-    def _write(self) -> "ScoreCache._Tx":
+    def _write(self) -> ScoreCache._Tx:
         return ScoreCache._Tx(self)
 
     def close(self) -> None:
         with self._lock:
             self._conn.close()
 
-    def __enter__(self) -> "ScoreCache":
+    def __enter__(self) -> ScoreCache:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -276,7 +276,7 @@ class ScoreCache:
         keys = ("space", "proxy", "hook_rule", "batch_size", "device_kind", "dtype", "version", "init_policy",
                 "data_fingerprint", "scores")
         return {"path": str(self.path), "bytes": size, "scores": total,
-                "contexts": [dict(zip(keys, row)) for row in per]}
+                "contexts": [dict(zip(keys, row, strict=True)) for row in per]}
 
     def clear(self, space: str | None = None) -> int:
         """Delete all scores (or one space's); returns how many rows went."""

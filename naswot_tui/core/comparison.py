@@ -175,7 +175,8 @@ def format_table(comp: Comparison, diff_only: bool = False) -> str:
                for i, v in enumerate(r.values)]]
             for r in comp.rows if r.differs or not diff_only]
     widths = [max(len(line[j]) for line in [header, *body]) for j in range(len(header))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip() for line in [header, *body]]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip()
+             for line in [header, *body]]
     legend = [f"{c.label}: {c.path}" for c in comp.runs]
     notes = "* differs   + best   - worst"
     return "\n".join([*legend, "", *lines, "", notes])

@@ -38,8 +38,8 @@ from __future__ import annotations
 import math
 import time
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 import numpy as np
 
@@ -100,10 +100,7 @@ def expected_events(config: RunConfig, truth: GroundTruth) -> int:
     from the probe architecture's training time)."""
     budget = plan_budget(config, truth)
     pool = config.pool_size if config.search == "area" else 0
-    if budget.kind == "evals":
-        trainings = budget.value
-    else:
-        trainings = budget.value / max(budget.fallback_cost_s, 1e-9)
+    trainings = budget.value if budget.kind == "evals" else budget.value / max(budget.fallback_cost_s, 1e-9)
     return pool + max(int(math.ceil(trainings)), config.seed_top_k)
 
 

@@ -58,10 +58,7 @@ def supports(model: nn.Module) -> bool:
 
     if _module._global_forward_hooks or _module._global_forward_pre_hooks:
         return False  # someone observes every forward call: run the real one
-    for m in model.modules():
-        if type(m) not in _KNOWN or m._forward_hooks or m._forward_pre_hooks:
-            return False
-    return True
+    return all(type(m) in _KNOWN and not m._forward_hooks and not m._forward_pre_hooks for m in model.modules())
 
 
 class Zeros:
@@ -79,7 +76,7 @@ class Zeros:
     def materialise(self) -> torch.Tensor:
         return torch.zeros(self.shape, dtype=self.dtype, device=self.device)
 
-    def like(self, shape) -> "Zeros":
+    def like(self, shape) -> Zeros:
         return Zeros(shape, self.dtype, self.device)
 
 
@@ -318,10 +315,7 @@ class _Executor:
     def _resblock(self, block: ResNetBasicblock, x, need: bool):
         a = self.run(block.conv_a, x, need or self._has_hook[id(block.conv_b)])
         out = self.run(block.conv_b, a, need) if a is not None else None
-        if block.downsample is None:
-            residual = x
-        else:
-            residual = self.run(block.downsample, x, need)
+        residual = x if block.downsample is None else self.run(block.downsample, x, need)
         if not need:
             return None
         return self._add([residual, out])

@@ -100,10 +100,8 @@ class _KernelAccumulator:
         units = math.prod(x.shape[1:])
         if self._observer is not None:
             self._observer(x, units)
-        if self._worker is not None:
-            gram = self._worker.submit(self._codes_gram, x.detach())
-        else:
-            gram = self._codes_gram(x)
+        gram = (self._worker.submit(self._codes_gram, x.detach()) if self._worker is not None
+                else self._codes_gram(x))
         entry = [None, count, gram, units]
         entry[0] = weakref.ref(x, lambda _ref, key=key: self._retire(key))
         self._live[key] = entry

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 import os
-from contextlib import suppress
 import time
+from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from naswot_tui.core.config import RunConfig, default_runs_dir, options
 from naswot_tui.core.errors import UsageError

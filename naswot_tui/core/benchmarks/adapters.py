@@ -193,7 +193,8 @@ def load_nats_dir(path: Path, kind: str, trust: bool = False) -> NB201StyleAPI:
 
         meta = load_pbz2(path / "meta.pickle.pbz2")
         if not isinstance(meta, dict) or "meta_archs" not in meta:
-            raise BenchmarkError(f"{path}/meta.pickle.pbz2 has no 'meta_archs'; expected a NATS-Bench -simple directory")
+            raise BenchmarkError(
+                f"{path}/meta.pickle.pbz2 has no 'meta_archs'; expected a NATS-Bench -simple directory")
         _check_kind(meta["meta_archs"], kind, path)
         try:
             with contextlib.redirect_stdout(io.StringIO()):

@@ -28,8 +28,8 @@ import os
 import re
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -169,21 +169,7 @@ def extract(wrapper, progress: Progress | None = None) -> tuple[dict[str, np.nda
     for done, index in enumerate(indices, start=1):
         with contextlib.redirect_stdout(io.StringIO()):  # the APIs print chatter
             for ds in API_DATASETS:
-                for hp in hps:
-                    try:
-                        info = api.get_more_info(index, ds, hp=hp, is_random=False)
-                    except Exception:  # noqa: BLE001 - this dataset/schedule is not in the file
-                        continue
-                    for field in FIELDS:
-                        if info.get(field) is not None:
-                            arrays[_col("acc", ds, field, hp)][index] = float(info[field])
-                try:
-                    cost = api.get_cost_info(index, ds, hp=wrapper.full_hp)
-                except Exception:  # noqa: BLE001
-                    continue
-                for field in ("params", "flops"):
-                    if cost.get(field) is not None:
-                        arrays[_col("cost", ds, field, wrapper.full_hp)][index] = float(cost[field])
+                _query_dataset(api, index, ds, hps, wrapper.full_hp, arrays)
         arrays["available"][index] = True
         if fast:
             api.arch2infos_dict.pop(index, None)  # keep memory flat while walking a big directory
@@ -192,6 +178,25 @@ def extract(wrapper, progress: Progress | None = None) -> tuple[dict[str, np.nda
     meta = {"format": FORMAT, "api_source": wrapper.source, "full_hp": wrapper.full_hp,
             "n_archs": n, "n_available": len(indices)}
     return arrays, meta
+
+
+def _query_dataset(api, index: int, ds: str, hps: list[str], full_hp: str, arrays: dict[str, np.ndarray]) -> None:
+    """Fill ``arrays`` with one architecture's accuracies and costs on dataset ``ds``."""
+    for hp in hps:
+        try:
+            info = api.get_more_info(index, ds, hp=hp, is_random=False)
+        except Exception:  # noqa: BLE001 - this dataset/schedule is not in the file
+            continue
+        for field in FIELDS:
+            if info.get(field) is not None:
+                arrays[_col("acc", ds, field, hp)][index] = float(info[field])
+    try:
+        cost = api.get_cost_info(index, ds, hp=full_hp)
+    except Exception:  # noqa: BLE001 - no cost record for this dataset
+        return
+    for field in ("params", "flops"):
+        if cost.get(field) is not None:
+            arrays[_col("cost", ds, field, full_hp)][index] = float(cost[field])
 
 
 def save(path: Path, arrays: dict[str, np.ndarray], meta: dict) -> None:
@@ -225,8 +230,6 @@ def cached_table(source: Path, kind: str, open_api: Callable[[], object],
     wrapper = open_api()
     arrays, meta = extract(wrapper, progress or _stderr_progress(f"indexing {source.name}"))
     meta.update(source=signature, source_path=str(source.resolve()), kind=kind)
-    try:
+    with contextlib.suppress(OSError):  # a read-only cache only costs speed next time
         save(path, arrays, meta)
-    except OSError:
-        pass  # a read-only cache only costs speed next time
     return FastTable(arrays, meta, path)

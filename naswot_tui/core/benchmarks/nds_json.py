@@ -23,9 +23,9 @@ import math
 import os
 import re
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
@@ -292,7 +292,7 @@ class NDSTable:
                 "skipped": [list(s) for s in self.skipped]}
 
     @classmethod
-    def from_json(cls, d: dict) -> "NDSTable":
+    def from_json(cls, d: dict) -> NDSTable:
         def col(key):
             return np.array([np.nan if v is None else v for v in d[key]], dtype=np.float64)
 
@@ -302,7 +302,7 @@ class NDSTable:
 
     @classmethod
     def from_rows(cls, source: str, n_entries: int, rows: list[tuple[int, dict]],
-                  skipped: list[tuple[int, str]]) -> "NDSTable":
+                  skipped: list[tuple[int, str]]) -> NDSTable:
         def col(key):
             return np.array([np.nan if r[key] is None else r[key] for _, r in rows], dtype=np.float64)
 

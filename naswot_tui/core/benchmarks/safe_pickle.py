@@ -87,7 +87,8 @@ def load_pbz2(path: Path) -> Any:
         raise BenchmarkError(f"{path}: {_one_line(exc)}; not a NATS-Bench file as released ({TRUST_HINT})") from None
     except (OSError, EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError,
             MemoryError, RecursionError) as exc:
-        raise BenchmarkError(f"cannot read {path}: {_one_line(exc)}; expected a bz2-compressed NATS-Bench pickle") from None
+        raise BenchmarkError(
+            f"cannot read {path}: {_one_line(exc)}; expected a bz2-compressed NATS-Bench pickle") from None
 
 
 def load_pth(path: Path) -> Any:

@@ -36,7 +36,8 @@ def parse_cell(text: str) -> tuple[str, ...]:
         raise UsageError("empty NAS-Bench-201 architecture string; expected '|op~0|+|op~0|op~1|+|op~0|op~1|op~2|'")
     nodes = text.split("+")
     if len(nodes) != 3:
-        raise UsageError(f"malformed NAS-Bench-201 arch {text!r}: expected 3 nodes separated by '+', found {len(nodes)}")
+        raise UsageError(
+            f"malformed NAS-Bench-201 arch {text!r}: expected 3 nodes separated by '+', found {len(nodes)}")
     ops: list[str] = []
     for target, node in enumerate(nodes, start=1):
         if not (node.startswith("|") and node.endswith("|")) or len(node) < 2:
@@ -63,7 +64,7 @@ def parse_cell(text: str) -> tuple[str, ...]:
 def genotype(ops: tuple[str, ...]) -> list[list[tuple[str, int]]]:
     """Six ops in EDGES order -> per-node lists of (op, source)."""
     nodes: list[list[tuple[str, int]]] = [[], [], []]
-    for (target, src), op in zip(EDGES, ops):
+    for (target, src), op in zip(EDGES, ops, strict=True):
         nodes[target - 1].append((op, src))
     return nodes
 
@@ -76,14 +77,14 @@ def live_edges(ops: tuple[str, ...]) -> list[bool]:
     """
     present = [op != "none" for op in ops]
     forward = {0}
-    for (t, s), p in zip(EDGES, present):  # EDGES is in topological order
+    for (t, s), p in zip(EDGES, present, strict=True):  # EDGES is in topological order
         if p and s in forward:
             forward.add(t)
     backward = {3}
-    for (t, s), p in reversed(list(zip(EDGES, present))):
+    for (t, s), p in reversed(list(zip(EDGES, present, strict=True))):
         if p and t in backward:
             backward.add(s)
-    return [p and s in forward and t in backward for (t, s), p in zip(EDGES, present)]
+    return [p and s in forward and t in backward for (t, s), p in zip(EDGES, present, strict=True)]
 
 
 class NB201Space(SearchSpace):

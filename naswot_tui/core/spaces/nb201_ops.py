@@ -8,7 +8,7 @@ it) for our scores to equal theirs.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import nn
@@ -181,7 +181,7 @@ class TinyNetwork(nn.Module):
         )
         cells = []
         c_prev = stem_width
-        for width, reduction in zip(widths, reductions):
+        for width, reduction in zip(widths, reductions, strict=True):
             if reduction:
                 cells.append(ResNetBasicblock(c_prev, width, 2))
             else:
