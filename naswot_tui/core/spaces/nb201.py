@@ -87,6 +87,10 @@ def live_edges(ops: tuple[str, ...]) -> list[bool]:
     return [p and s in forward and t in backward for (t, s), p in zip(EDGES, present, strict=True)]
 
 
+# (params, FLOPs) of the network with every edge 'none', and what one edge of each op adds.
+_CostCoefficients = tuple[tuple[int, int], dict[str, tuple[int, int]]]
+
+
 class NB201Space(SearchSpace):
     name = "nb201"
     description = "NAS-Bench-201 / NATS-Bench topology: 15,625 cells, 6 edges x 5 ops"
@@ -143,14 +147,14 @@ class NB201Space(SearchSpace):
         memory), once per (classes, input size); tests compare the result with
         built networks.
         """
-        coefficients = self._cost_coefficients(int(num_classes), tuple(int(x) for x in input_size))
-        base, per_op = coefficients
+        channels, height, width = (int(x) for x in input_size)
+        base, per_op = self._cost_coefficients(int(num_classes), (channels, height, width))
         ops = parse_cell(arch)
         params = base[0] + sum(per_op[op][0] for op in ops)
         flops = base[1] + sum(per_op[op][1] for op in ops)
         return params, flops
 
-    def _cost_coefficients(self, num_classes: int, input_size: tuple[int, int, int]):
+    def _cost_coefficients(self, num_classes: int, input_size: tuple[int, int, int]) -> _CostCoefficients:
         key = (num_classes, input_size)
         cached = self._cost_memo.get(key)
         if cached is not None:
@@ -167,7 +171,7 @@ class NB201Space(SearchSpace):
 
         empty = ["none"] * len(EDGES)
         base = measure(empty)
-        per_op = {}
+        per_op: dict[str, tuple[int, int]] = {}
         for op in OPS:
             one = measure([op] + empty[1:])
             per_op[op] = (one[0] - base[0], one[1] - base[1])
@@ -175,7 +179,7 @@ class NB201Space(SearchSpace):
         return self._cost_memo[key]
 
     @cached_property
-    def _cost_memo(self) -> dict:
+    def _cost_memo(self) -> dict[tuple[int, tuple[int, int, int]], _CostCoefficients]:
         return {}
 
     def build(self, arch: str, num_classes: int = 1) -> nn.Module:
