@@ -16,7 +16,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -84,7 +84,8 @@ def crc32c_many(payloads: list[bytes]) -> np.ndarray:
 def mask_many(crcs: np.ndarray) -> np.ndarray:
     c = crcs.astype(np.uint64)
     rotated = ((c >> np.uint64(15)) | (c << np.uint64(17))) & np.uint64(0xFFFFFFFF)
-    return ((rotated + np.uint64(_MASK_DELTA)) & np.uint64(0xFFFFFFFF)).astype(np.uint32)
+    masked: np.ndarray = ((rotated + np.uint64(_MASK_DELTA)) & np.uint64(0xFFFFFFFF)).astype(np.uint32)
+    return masked
 
 
 def encode_record(payload: bytes) -> bytes:
@@ -200,7 +201,7 @@ def _checked(pending: list[tuple[int, bytes, int]], name: str) -> list[tuple[int
     return out
 
 
-def read_records(path: Path, **kwargs) -> Iterator[tuple[int, bytes]]:
+def read_records(path: Path, **kwargs: Any) -> Iterator[tuple[int, bytes]]:
     """``iter_records`` over a file on disk."""
     with open(path, "rb") as f:
         yield from iter_records(f, name=Path(path).name, **kwargs)
