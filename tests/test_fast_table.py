@@ -14,7 +14,7 @@ import pytest
 
 from naswot_tui.core.benchmarks import ground_truth_for
 from naswot_tui.core.benchmarks.fast_table import cache_path, cached_table, load
-from naswot_tui.core.config import default_cache_dir
+from naswot_tui.core.paths import default_cache_dir
 from naswot_tui.core.spaces import get_space
 
 FIXTURE = (0, 11, 284)

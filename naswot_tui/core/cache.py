@@ -30,8 +30,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal
 
-from naswot_tui.core.config import default_cache_dir
 from naswot_tui.core.errors import NaswotError
+from naswot_tui.core.paths import default_cache_dir
 
 FILENAME = "scores.sqlite3"
 INIT_POLICY = "seedseq-v1"  # torch.manual_seed(SeedSequence([run_seed, index])) then default init

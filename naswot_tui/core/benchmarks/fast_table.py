@@ -67,7 +67,7 @@ def source_signature(path: Path) -> dict[str, Any]:
 
 
 def cache_path(source: Path, kind: str) -> Path:
-    from naswot_tui.core.config import default_cache_dir
+    from naswot_tui.core.paths import default_cache_dir
 
     digest = hashlib.sha1(str(Path(source).resolve()).encode()).hexdigest()[:16]
     return default_cache_dir() / "benchmarks" / f"{kind}-{Path(source).name}-{digest}.npz"

@@ -236,7 +236,7 @@ def convert(path: Path, epochs: int = 108, progress: Callable[[int, int], None] 
 
 def cache_path(path: Path, epochs: int = 108) -> Path:
     """Where the converted table of ``path`` lives (beside the score cache)."""
-    from naswot_tui.core.config import default_cache_dir
+    from naswot_tui.core.paths import default_cache_dir
 
     st = Path(path).stat()
     key = f"{Path(path).resolve()}|{st.st_size}|{st.st_mtime_ns}|{epochs}|v{TABLE_VERSION}"

@@ -335,7 +335,7 @@ def parse_nds_file(path: Path) -> NDSTable:
 
 
 def _cache_path(path: Path, stat: os.stat_result) -> Path:
-    from naswot_tui.core.config import default_cache_dir
+    from naswot_tui.core.paths import default_cache_dir
 
     key = f"{FORMAT_VERSION}|{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]
