@@ -115,7 +115,7 @@ ANYNET_NETS = {
 def write_nds(path: Path, nets: list[dict], layout: str = "list", errors: list[float] | None = None) -> Path:
     """Write ``nets`` as an NDS file (``list`` or ``reruns`` = {"top", "mid"} layout)."""
     errors = errors or [10.0 + i for i in range(len(nets))]
-    entries = [nds_entry(n, e, job_id=i) for i, (n, e) in enumerate(zip(nets, errors))]
+    entries = [nds_entry(n, e, job_id=i) for i, (n, e) in enumerate(zip(nets, errors, strict=True))]
     if layout == "reruns":
         half = (len(entries) + 1) // 2
         doc = {"mid": entries[half:], "top": entries[:half]}  # mid first: the reader must still do top + mid

@@ -220,7 +220,7 @@ def _cache_cli():
 
 def _cache_file() -> Path:
     from naswot_tui.core.cache import FILENAME
-    from naswot_tui.core.config import default_cache_dir
+    from naswot_tui.core.paths import default_cache_dir
 
     path = default_cache_dir() / FILENAME
     path.parent.mkdir(parents=True, exist_ok=True)

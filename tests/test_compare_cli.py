@@ -45,7 +45,7 @@ def test_mean_best_so_far_is_monotone_and_averages_repeats(tmp_path):
     _, b = _traces(tmp_path)
     trace = read_trace(b)
     scores, _ = mean_best_so_far(trace)
-    assert all(x <= y for x, y in zip(scores, scores[1:]))
+    assert all(x <= y for x, y in zip(scores, scores[1:], strict=False))
     finals = [max(s.score for s in trace.scores_of(r) if s.score is not None) for r in range(3)]
     assert abs(scores[-1] - sum(finals) / 3) < 1e-9
     comp = compare_paths([b, b])

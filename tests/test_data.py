@@ -54,7 +54,8 @@ def test_cifar10_tar_gz(tmp_path):
     from_dir = make_batch("cifar10", "root", batch_size=8, seed=1, data_root=str(src))
     assert from_tar.fingerprint == from_dir.fingerprint
     # The archive path itself works too.
-    assert make_batch("cifar10", "root", batch_size=8, seed=1, data_root=str(archive)).fingerprint == from_tar.fingerprint
+    from_archive = make_batch("cifar10", "root", batch_size=8, seed=1, data_root=str(archive))
+    assert from_archive.fingerprint == from_tar.fingerprint
 
 
 def test_cifar100_python_folder(tmp_path):

@@ -10,8 +10,8 @@ import pytest
 import scipy.stats
 from typer.testing import CliRunner
 
-from naswot_tui.core.benchmarks import ground_truth_for
 from naswot_tui.core import stats
+from naswot_tui.core.benchmarks import ground_truth_for
 from naswot_tui.core.config import RunConfig
 from naswot_tui.core.engine import Run
 from naswot_tui.core.evaluate import (

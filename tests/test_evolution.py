@@ -39,7 +39,7 @@ def test_rea_trace_records_every_training_and_picks_the_fittest(tmp_path):
             assert s.acc == truth.accuracy(s.index, "cifar10", "test", 200)
             if s.extra["phase"] == "evolve":
                 # a child differs from its parent in exactly one edge
-                diff = sum(a != b for a, b in zip(space.ops_of(s.index), space.ops_of(s.extra["parent"])))
+                diff = sum(a != b for a, b in zip(space.ops_of(s.index), space.ops_of(s.extra["parent"]), strict=True))
                 assert diff == 1
         end = trace.repeat_ends[repeat]
         best = max(recs, key=lambda s: s.extra["fitness"])

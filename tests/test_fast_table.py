@@ -14,7 +14,7 @@ import pytest
 
 from naswot_tui.core.benchmarks import ground_truth_for
 from naswot_tui.core.benchmarks.fast_table import cache_path, cached_table, load
-from naswot_tui.core.config import default_cache_dir
+from naswot_tui.core.paths import default_cache_dir
 from naswot_tui.core.spaces import get_space
 
 FIXTURE = (0, 11, 284)
@@ -129,14 +129,16 @@ def test_tiny_nb201_pth_round_trip(tmp_path):
 
     truth = ground_truth_for("nb201", str(path))
     table = truth.providers[0]
+    # (our dataset, split) -> (the API's dataset name, its result field)
+    api_names = {("cifar10", "valid"): ("cifar10-valid", "valid-accuracy"),
+                 ("cifar10", "test"): ("cifar10", "test-accuracy"),
+                 ("cifar100", "test"): ("cifar100", "test-accuracy"),
+                 ("ImageNet16-120", "valid"): ("ImageNet16-120", "valid-accuracy")}
     with contextlib.redirect_stdout(io.StringIO()):
         api = NASBench201API(torch.load(path, weights_only=False), verbose=False)
         for i in (3, 9930):
             for hp, epochs in (("200", 200), ("12", 12)):
-                for (ds, split), (api_ds, field) in {("cifar10", "valid"): ("cifar10-valid", "valid-accuracy"),
-                                                     ("cifar10", "test"): ("cifar10", "test-accuracy"),
-                                                     ("cifar100", "test"): ("cifar100", "test-accuracy"),
-                                                     ("ImageNet16-120", "valid"): ("ImageNet16-120", "valid-accuracy")}.items():
+                for (ds, split), (api_ds, field) in api_names.items():
                     expected = api.get_more_info(i, api_ds, hp=hp, is_random=False)[field]
                     assert table.accuracy(i, ds, split, epochs) == pytest.approx(expected, abs=0)
             assert table.params(i) == pytest.approx(0.5 + (7.77 + 8.88) / 2)  # mean over the two trials

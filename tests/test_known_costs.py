@@ -33,7 +33,8 @@ def test_nb201_known_costs_equal_the_built_network(num_classes, input_size, n_ce
                 for op in ("none", "nor_conv_3x3", "avg_pool_3x3", "skip_connect", "nor_conv_1x1")]
     for index in indices + extremes:
         arch = space.arch(index)
-        assert space.known_costs(arch, num_classes, input_size) == _built_costs(space, arch, num_classes, input_size), arch
+        built = _built_costs(space, arch, num_classes, input_size)
+        assert space.known_costs(arch, num_classes, input_size) == built, arch
 
 
 def test_nats_tss_is_the_same_space_and_knows_its_costs():

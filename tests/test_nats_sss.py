@@ -87,7 +87,7 @@ def test_mutation_changes_exactly_one_width(space):
         i = space.sample(rng)
         j = space.mutate(i, rng)
         a, b = parse_channels(space.arch(i)), parse_channels(space.arch(j))
-        assert sum(x != y for x, y in zip(a, b)) == 1
+        assert sum(x != y for x, y in zip(a, b, strict=True)) == 1
 
 
 def _flops_m(model: nn.Module) -> float:
@@ -96,7 +96,8 @@ def _flops_m(model: nn.Module) -> float:
     total = [0]
 
     def conv(m, i, o):
-        total[0] += m.kernel_size[0] * m.kernel_size[1] * m.in_channels * m.out_channels // m.groups * o.shape[2] * o.shape[3]
+        kernel = m.kernel_size[0] * m.kernel_size[1]
+        total[0] += kernel * m.in_channels * m.out_channels // m.groups * o.shape[2] * o.shape[3]
 
     def linear(m, i, o):
         total[0] += m.in_features * m.out_features + (m.out_features if m.bias is not None else 0)

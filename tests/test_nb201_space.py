@@ -67,7 +67,7 @@ def test_mutation_changes_exactly_one_edge(space):
     rng = np.random.default_rng(0)
     for index in rng.integers(space.size, size=50):
         child = space.mutate(int(index), rng)
-        diff = [a != b for a, b in zip(space.ops_of(int(index)), space.ops_of(child))]
+        diff = [a != b for a, b in zip(space.ops_of(int(index)), space.ops_of(child), strict=True)]
         assert sum(diff) == 1
 
 

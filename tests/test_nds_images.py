@@ -5,11 +5,17 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nds_fixtures import SHARED_DATA
 from naswot_tui.core.data import embedded_images
 from naswot_tui.core.errors import DataError
-from naswot_tui.core.imagefolder import (IMAGENET_MEAN, IMAGENET_STD, UPSAMPLED_LABEL, list_image_folder,
-                                         load_image_folder, upsample)
+from naswot_tui.core.imagefolder import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    UPSAMPLED_LABEL,
+    list_image_folder,
+    load_image_folder,
+    upsample,
+)
+from nds_fixtures import SHARED_DATA
 
 JPEG_TREE = SHARED_DATA / "images" / "cifar10_test_jpg_yoongikim"
 

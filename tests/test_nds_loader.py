@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nds_fixtures import ANYNET_NETS, CELL_NETS, nds_entry, transcribed_records, write_nds
 from naswot_tui.core.benchmarks import ground_truth_for
 from naswot_tui.core.benchmarks.nds_json import NDSWarning, load_nds_table, parse_nds_file
 from naswot_tui.core.errors import BenchmarkError, ExitCode, UsageError
 from naswot_tui.core.spaces import SPACES, get_space
+from nds_fixtures import ANYNET_NETS, CELL_NETS, nds_entry, transcribed_records, write_nds
 
 ALL_NETS = {**CELL_NETS, **ANYNET_NETS}
 

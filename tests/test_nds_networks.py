@@ -8,12 +8,12 @@ import torch
 from torch import nn
 
 from authors_reference import authors_score
-from nds_fixtures import ANYNET_NETS, CELL_NETS, SHARED_DATA, transcribed_records, write_nds
 from naswot_tui.core.flops import flops
 from naswot_tui.core.scoring import count_params, hooked_modules, score_network
 from naswot_tui.core.spaces import get_space
 from naswot_tui.core.spaces.nds import build_nds_network
 from naswot_tui.core.spaces.nds_ops import OPS, ReLUConvBN
+from nds_fixtures import ANYNET_NETS, CELL_NETS, SHARED_DATA, transcribed_records, write_nds
 
 ALL_NETS = {**CELL_NETS, **ANYNET_NETS}
 needs_shared = pytest.mark.skipif(not SHARED_DATA.is_dir(), reason=f"shared test data not found at {SHARED_DATA}")

@@ -20,7 +20,6 @@ import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
-from naswot_tui.core.stats import kendall as kendall_tau
 from naswot_tui.core.config import RunConfig
 from naswot_tui.core.engine import Run
 from naswot_tui.core.events import encode_score
@@ -30,6 +29,7 @@ from naswot_tui.core.kernels import (
     stored_kernel,
     write_kernels,
 )
+from naswot_tui.core.stats import kendall as kendall_tau
 from naswot_tui.core.trace import read_trace
 
 pytest.importorskip("matplotlib", reason="the plots extra (matplotlib) is not installed")

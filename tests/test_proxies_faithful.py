@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import math
 
-import proxy_references as ref
 import pytest
 import torch
 
+import proxy_references as ref
 from naswot_tui.core.data import make_batch
 from naswot_tui.core.proxies import score_proxies
 from naswot_tui.core.proxies.activation import SWAP_REG_MU, SWAP_REG_SIGMA

@@ -150,7 +150,8 @@ def test_pre_zip_torch_format_loads_safely_too(tmp_path):
     legacy = tmp_path / "legacy.pth"
     torch.save(torch.load(zipped, weights_only=False), legacy, _use_new_zipfile_serialization=False)
     assert not zipfile.is_zipfile(legacy)
-    assert load_nb201_pth(legacy).accuracy(3, "cifar10", "test") == load_nb201_pth(zipped).accuracy(3, "cifar10", "test")
+    legacy_acc = load_nb201_pth(legacy).accuracy(3, "cifar10", "test")
+    assert legacy_acc == load_nb201_pth(zipped).accuracy(3, "cifar10", "test")
 
 
 @pytest.mark.parametrize("legacy", [False, True])
@@ -249,9 +250,8 @@ def test_wrong_shapes_in_tui_json_fall_back_to_defaults(tmp_path, state):
 def test_app_starts_with_a_hostile_theme_and_tui_json(tmp_path):
     import json
 
-    from tui_helpers import fake_settings, sync
-
     from naswot_tui.tui.app import make_app
+    from tui_helpers import fake_settings, sync
 
     settings = fake_settings(tmp_path)
     settings.themes_dir.mkdir(parents=True)

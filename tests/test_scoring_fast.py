@@ -59,7 +59,7 @@ def build(index: int, seed: int = 3) -> nn.Module:
 
 def has_dead_node(ops: tuple[str, ...]) -> bool:
     """Some inner node is not on an input -> output path (its work is skippable)."""
-    on_path = {n for (t, s), live in zip(EDGES, live_edges(ops)) if live for n in (t, s)}
+    on_path = {n for (t, s), live in zip(EDGES, live_edges(ops), strict=True) if live for n in (t, s)}
     return any(j not in on_path for j in (1, 2))
 
 

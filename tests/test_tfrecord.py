@@ -18,10 +18,17 @@ import pytest
 
 from naswot_tui.core.benchmarks import ground_truth_for
 from naswot_tui.core.benchmarks.nb101_tfrecord import (
-    cache_path, decode_model_metrics, load_table, open_nb101,
+    cache_path,
+    decode_model_metrics,
+    load_table,
+    open_nb101,
 )
 from naswot_tui.core.benchmarks.tfrecord import (
-    crc32c, crc32c_many, encode_record, mask_crc, read_records,
+    crc32c,
+    crc32c_many,
+    encode_record,
+    mask_crc,
+    read_records,
 )
 from naswot_tui.core.errors import BenchmarkError
 

@@ -116,7 +116,8 @@ def test_searches_open_each_repeat_with_repeat_started(tmp_path, search):
     assert [events[k].repeat for k in starts] == [0, 1]
     for k in starts:  # a start comes right after the header or the previous repeat's end
         assert kinds[k - 1] in ("RunStarted", "RepeatFinished") and kinds[k + 1] == "ArchScored"
-        assert events[k].batch == "fake batch" and events[k].total == (12 if search == "naswot" else 8 + (5 if search == "area" else 0))
+        expected_total = 12 if search == "naswot" else 8 + (5 if search == "area" else 0)
+        assert events[k].batch == "fake batch" and events[k].total == expected_total
     records = _records(run.trace_path)
     assert [r["type"] for r in records].count("repeat_start") == 2
     assert [r["type"] for r in records].count("end") == 1 and records[-1]["status"] == "completed"

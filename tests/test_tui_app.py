@@ -233,7 +233,8 @@ async def test_compare_two_traces(tmp_path):
         assert [key for key, _, _ in eval_rows][:3] == ["eval-tau-proxy", "eval-tau-params", "eval-tau-flops"]
         assert table.row_count == len(comp.rows) + len(eval_rows)
         first = app.screen.evaluations[0].result_for(app.screen.evaluations[0].proxy, "cifar10 test")
-        assert eval_rows[0][2][0].plain == f"{first.kendall.value:+.3f} [{first.kendall.low:+.2f},{first.kendall.high:+.2f}]"
+        tau = first.kendall
+        assert eval_rows[0][2][0].plain == f"{tau.value:+.3f} [{tau.low:+.2f},{tau.high:+.2f}]"
         eval_differing = sum(len({c.plain for c in cells}) > 1 for _, _, cells in eval_rows)
         all_rows = table.row_count
         await pilot.press("d")

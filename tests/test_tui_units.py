@@ -89,10 +89,9 @@ def test_cell_widget_draws_every_kind_of_space(arch, expect):
     """NB201 as a DAG, NB101 as lanes, NATS-sss as width bars, anything else as text."""
     from textual.app import App
 
+    from naswot_tui.tui.themes import APP_VARIABLES
     from naswot_tui.tui.widgets.cell import CellDiagram
     from tui_helpers import sync
-
-    from naswot_tui.tui.themes import APP_VARIABLES
 
     class One(App):
         def get_theme_variable_defaults(self):

@@ -24,12 +24,14 @@ import math
 import sqlite3
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import astuple, dataclass, fields
 from pathlib import Path
-from typing import Iterable
+from types import TracebackType
+from typing import Any, Literal
 
-from naswot_tui.core.config import default_cache_dir
 from naswot_tui.core.errors import NaswotError
+from naswot_tui.core.paths import default_cache_dir
 
 FILENAME = "scores.sqlite3"
 INIT_POLICY = "seedseq-v1"  # torch.manual_seed(SeedSequence([run_seed, index])) then default init
@@ -134,13 +136,14 @@ class ScoreCache:
     def __init__(self, path: str | Path | None = None, timeout: float = 30.0) -> None:
         self.path = Path(path) if path else default_cache_dir() / FILENAME
         self._lock = threading.Lock()
-        self._conn = None
+        conn: sqlite3.Connection | None = None
         try:
             if self.path.is_dir():  # sqlite's own message ("unable to open") would not say why
                 raise IsADirectoryError(f"{self.path} is a directory, not a cache file")
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._conn = sqlite3.connect(str(self.path), timeout=timeout, check_same_thread=False,
-                                         isolation_level=None)  # autocommit; explicit BEGIN for writes
+            conn = sqlite3.connect(str(self.path), timeout=timeout, check_same_thread=False,
+                                   isolation_level=None)  # autocommit; explicit BEGIN for writes
+            self._conn = conn
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=NORMAL")  # WAL: durable at checkpoints, never corrupt
             self._conn.execute("PRAGMA foreign_keys=ON")
@@ -150,8 +153,8 @@ class ScoreCache:
                         self._conn.execute(statement)
             self._check_schema()
         except (sqlite3.Error, OSError) as exc:
-            if self._conn is not None:
-                self._conn.close()
+            if conn is not None:
+                conn.close()
             raise CacheUnusable(self.path, exc) from None
         self._contexts: dict[CacheKey, int] = {}
 
@@ -166,10 +169,10 @@ class ScoreCache:
 
     # ------------------------------------------------------------ plumbing
     class _Tx:
-        def __init__(self, cache: "ScoreCache") -> None:
+        def __init__(self, cache: ScoreCache) -> None:
             self.cache = cache
 
-        def __enter__(self):
+        def __enter__(self) -> sqlite3.Connection:
             self.cache._lock.acquire()
             try:
                 # IMMEDIATE takes the write lock now (waiting up to the busy
@@ -180,24 +183,25 @@ class ScoreCache:
                 raise
             return self.cache._conn
 
-        def __exit__(self, exc_type, exc, tb):
+        def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                     tb: TracebackType | None) -> Literal[False]:
             try:
                 self.cache._conn.execute("COMMIT" if exc_type is None else "ROLLBACK")
             finally:
                 self.cache._lock.release()
             return False
 
-    def _write(self) -> "ScoreCache._Tx":
+    def _write(self) -> ScoreCache._Tx:
         return ScoreCache._Tx(self)
 
     def close(self) -> None:
         with self._lock:
             self._conn.close()
 
-    def __enter__(self) -> "ScoreCache":
+    def __enter__(self) -> ScoreCache:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     # ------------------------------------------------------------ contexts
@@ -215,8 +219,8 @@ class ScoreCache:
                 row = conn.execute(f"SELECT id FROM contexts WHERE {where}", astuple(key)).fetchone()
         if row is None:
             return None
-        self._contexts[key] = row[0]
-        return row[0]
+        self._contexts[key] = int(row[0])
+        return self._contexts[key]
 
     # ------------------------------------------------------------ reads
     def count(self, key: CacheKey) -> int:
@@ -224,7 +228,7 @@ class ScoreCache:
         if ctx is None:
             return 0
         with self._lock:
-            return self._conn.execute("SELECT COUNT(*) FROM scores WHERE ctx = ?", (ctx,)).fetchone()[0]
+            return int(self._conn.execute("SELECT COUNT(*) FROM scores WHERE ctx = ?", (ctx,)).fetchone()[0])
 
     def load(self, key: CacheKey, indices: Iterable[int] | None = None) -> dict[int, CachedScore]:
         """Every cached score of ``key`` (or of ``indices``), in one query."""
@@ -265,7 +269,7 @@ class ScoreCache:
         self.put_many(key, [(index, arch, score, params, t_s)])
 
     # ------------------------------------------------------------ admin
-    def info(self) -> dict:
+    def info(self) -> dict[str, Any]:
         with self._lock:
             total = self._conn.execute("SELECT COUNT(*) FROM scores").fetchone()[0]
             per = self._conn.execute(
@@ -276,18 +280,18 @@ class ScoreCache:
         keys = ("space", "proxy", "hook_rule", "batch_size", "device_kind", "dtype", "version", "init_policy",
                 "data_fingerprint", "scores")
         return {"path": str(self.path), "bytes": size, "scores": total,
-                "contexts": [dict(zip(keys, row)) for row in per]}
+                "contexts": [dict(zip(keys, row, strict=True)) for row in per]}
 
     def clear(self, space: str | None = None) -> int:
         """Delete all scores (or one space's); returns how many rows went."""
         with self._write() as conn:
             if space is None:
-                n = conn.execute("SELECT COUNT(*) FROM scores").fetchone()[0]
+                n = int(conn.execute("SELECT COUNT(*) FROM scores").fetchone()[0])
                 conn.execute("DELETE FROM scores")
                 conn.execute("DELETE FROM contexts")
             else:
-                n = conn.execute("SELECT COUNT(*) FROM scores s JOIN contexts c ON s.ctx = c.id "
-                                 "WHERE c.space = ?", (space,)).fetchone()[0]
+                n = int(conn.execute("SELECT COUNT(*) FROM scores s JOIN contexts c ON s.ctx = c.id "
+                                     "WHERE c.space = ?", (space,)).fetchone()[0])
                 conn.execute("DELETE FROM scores WHERE ctx IN (SELECT id FROM contexts WHERE space = ?)", (space,))
                 conn.execute("DELETE FROM contexts WHERE space = ?", (space,))
         self._contexts.clear()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeGuard
 
 from naswot_tui.core.errors import UsageError
 from naswot_tui.core.stats import kendall, rank_ready, spearman
@@ -49,7 +50,7 @@ class RunColumn:
     label: str                 # "A", "B", ... (legend letter)
     name: str                  # trace file name
     path: str
-    values: dict               # key -> value for every ROWS key
+    values: dict[str, Any]     # key -> value for every ROWS key
     curve_score: list[float | None] = field(default_factory=list)  # mean best-so-far score per candidate
     curve_acc: list[float | None] = field(default_factory=list)    # mean accuracy of the best so far
 
@@ -59,7 +60,7 @@ class Row:
     key: str
     label: str
     kind: str
-    values: list
+    values: list[Any]
     differs: bool
     best: list[int] = field(default_factory=list)    # column positions holding the best value
     worst: list[int] = field(default_factory=list)
@@ -70,7 +71,7 @@ class Comparison:
     runs: list[RunColumn]
     rows: list[Row]
 
-    def to_json(self, curves: bool = True) -> dict:
+    def to_json(self, curves: bool = True) -> dict[str, Any]:
         return {
             "runs": [{"label": r.label, "name": r.name, "path": r.path, **r.values,
                       **({"best_so_far_score": r.curve_score, "best_so_far_acc": r.curve_acc} if curves else {})}
@@ -103,7 +104,7 @@ def mean_best_so_far(trace: Trace) -> tuple[list[float | None], list[float | Non
     length = max((len(c[0]) for c in curves), default=0)
 
     def mean_at(series: list[list[float | None]], i: int) -> float | None:
-        vals = [s[i] for s in series if i < len(s) and s[i] is not None and math.isfinite(s[i])]
+        vals = [v for s in series if i < len(s) and (v := s[i]) is not None and math.isfinite(v)]
         return sum(vals) / len(vals) if vals else None
 
     scores = [mean_at([c[0] for c in curves], i) for i in range(length)]
@@ -111,7 +112,7 @@ def mean_best_so_far(trace: Trace) -> tuple[list[float | None], list[float | Non
     return scores, accs
 
 
-def _finite(value) -> bool:
+def _finite(value: object) -> TypeGuard[float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
@@ -123,7 +124,7 @@ def compare_traces(traces: list[Trace], curves: bool = True) -> Comparison:
         summary = run_summary(trace)
         cfg = trace.header.get("config", {})
         xs, ys = score_accuracy_pairs(trace)
-        values = {key: cfg.get(key, summary.get(key)) for key, _, src, _ in ROWS if src == "config"}
+        values: dict[str, Any] = {key: cfg.get(key, summary.get(key)) for key, _, src, _ in ROWS if src == "config"}
         values["device"] = (trace.header.get("env") or {}).get("device")
         for key in ("status", "scored", "errors", "best_score", "acc_mean", "acc_std", "duration_s"):
             values[key] = summary.get(key)
@@ -152,7 +153,7 @@ def compare_paths(paths: list[str | Path], curves: bool = True) -> Comparison:
     return compare_traces([read_trace(p) for p in paths], curves=curves)
 
 
-def format_value(key: str, value) -> str:
+def format_value(key: str, value: object) -> str:
     """One short cell, the same in the CLI table and the TUI."""
     if value is None:
         return "-"
@@ -175,7 +176,8 @@ def format_table(comp: Comparison, diff_only: bool = False) -> str:
                for i, v in enumerate(r.values)]]
             for r in comp.rows if r.differs or not diff_only]
     widths = [max(len(line[j]) for line in [header, *body]) for j in range(len(header))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip() for line in [header, *body]]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(line, widths, strict=True)).rstrip()
+             for line in [header, *body]]
     legend = [f"{c.label}: {c.path}" for c in comp.runs]
     notes = "* differs   + best   - worst"
     return "\n".join([*legend, "", *lines, "", notes])

@@ -17,17 +17,17 @@ nor textual: the app's first frame and the CLI's ``--help`` stay fast.
 
 from __future__ import annotations
 
-import os
 import re
 import shlex
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from enum import Enum
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 from naswot_tui.core.errors import UsageError
+from naswot_tui.core.paths import default_cache_dir as default_cache_dir  # re-exported: moved to paths
+from naswot_tui.core.paths import default_runs_dir as default_runs_dir
 
 SEARCHES = ("naswot", "rea", "area")
 # The names core.scoring accepts (``PROXIES``) and its hook rules. Repeated here
@@ -391,23 +391,3 @@ def option(name: str) -> Option:
         if opt.name == name:
             return opt
     raise KeyError(name)
-
-
-def default_runs_dir() -> Path:
-    """Where traces go: ``$NASWOT_TUI_RUNS_DIR`` or the user data dir."""
-    env = os.environ.get("NASWOT_TUI_RUNS_DIR")
-    if env:
-        return Path(env).expanduser()
-    from platformdirs import user_data_dir
-
-    return Path(user_data_dir("naswot-tui")) / "runs"
-
-
-def default_cache_dir() -> Path:
-    """Where caches go: ``$NASWOT_TUI_CACHE_DIR`` or the user cache dir."""
-    env = os.environ.get("NASWOT_TUI_CACHE_DIR")
-    if env:
-        return Path(env).expanduser()
-    from platformdirs import user_cache_dir
-
-    return Path(user_cache_dir("naswot-tui"))

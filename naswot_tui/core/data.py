@@ -31,10 +31,14 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from naswot_tui.core.errors import DataError, UsageError
+
+if TYPE_CHECKING:
+    import torch
 
 DATASETS = ("cifar10", "cifar100", "ImageNet16-120", "imagenet")
 DATA_SOURCES = ("embedded", "root", "synthetic")
@@ -94,7 +98,7 @@ class Batch:
         if not self.fingerprint:
             self.fingerprint = hashlib.sha256(np.ascontiguousarray(self.images).tobytes()).hexdigest()[:16]
 
-    def to_tensor(self, device="cpu"):
+    def to_tensor(self, device: str | torch.device = "cpu") -> torch.Tensor:
         import torch
 
         return torch.from_numpy(np.ascontiguousarray(self.images)).to(device)
@@ -116,13 +120,13 @@ class _ArrayUnpickler(pickle.Unpickler):
         ("numpy.core.numeric", "_frombuffer"), ("numpy._core.numeric", "_frombuffer"),
     }
 
-    def find_class(self, module: str, name: str):
+    def find_class(self, module: str, name: str) -> Any:
         if (module, name) in self._ALLOWED:
             return super().find_class(module, name)
         raise pickle.UnpicklingError(f"refusing to load {module}.{name} from a dataset pickle")
 
 
-def _unpickle(raw: bytes) -> dict:
+def _unpickle(raw: bytes) -> dict[str, Any]:
     obj = _ArrayUnpickler(io.BytesIO(raw), encoding="latin1").load()
     if not isinstance(obj, dict):
         raise pickle.UnpicklingError("not a dict")
@@ -136,6 +140,14 @@ def _unpickle(raw: bytes) -> dict:
 def _fail(dataset: str, path: Path, why: str) -> DataError:
     why = " ".join(why.split())  # one line: decoder messages (pickle's among them) carry newlines
     return DataError(f"dataset {dataset} at {path}: {why}; expected {_EXPECTED[dataset]}")
+
+
+def _member_bytes(tar: tarfile.TarFile, member: tarfile.TarInfo, limit: int) -> bytes:
+    """Up to ``limit`` bytes of a regular-file member of an open archive."""
+    handle = tar.extractfile(member)
+    if handle is None:  # only links and devices have no data; callers pass regular files
+        raise tarfile.TarError(f"{member.name} is not a regular file")
+    return handle.read(limit)
 
 
 def _check_size(dataset: str, path: Path, size: int, cap: int, member: str | None = None) -> None:
@@ -167,7 +179,7 @@ def _read_cifar_train(dataset: str, root: Path) -> tuple[np.ndarray, np.ndarray]
                         raise _fail(dataset, archive, f"archive lacks {', '.join(missing)}")
                     for f in files:  # before reading: TarInfo.size is the member's true size
                         _check_size(dataset, archive, members[f].size, cap, member=f)
-                    blobs = {f: tar.extractfile(members[f]).read(cap + 1) for f in files}
+                    blobs = {f: _member_bytes(tar, members[f], cap + 1) for f in files}
             except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
                 raise _fail(dataset, archive, f"unreadable archive ({exc})") from None
     if blobs is None:
@@ -273,7 +285,8 @@ def _downsample(images_u8: np.ndarray, size: int) -> np.ndarray:
     factor = images_u8.shape[-1] // size
     n, c, h, w = images_u8.shape
     pooled = images_u8.reshape(n, c, h // factor, factor, w // factor, factor).astype(np.float32).mean(axis=(3, 5))
-    return np.rint(pooled).astype(np.uint8)
+    out: np.ndarray = np.rint(pooled).astype(np.uint8)
+    return out
 
 
 def make_batch(dataset: str = "cifar10", source: str = "embedded", batch_size: int = 128, seed: int = 1,

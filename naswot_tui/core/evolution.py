@@ -38,8 +38,9 @@ from __future__ import annotations
 import math
 import time
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
+from typing import TypeGuard
 
 import numpy as np
 
@@ -78,17 +79,17 @@ class Budget:
 def plan_budget(config: RunConfig, truth: GroundTruth) -> Budget:
     """Seconds when the ground truth has 12-epoch training times, else trainings."""
     probe = truth.train_time(0, config.dataset, FITNESS_EPOCHS)
-    has_times = probe is not None and math.isfinite(probe) and probe > 0
+    probe_s = probe if probe is not None and math.isfinite(probe) and probe > 0 else None  # None: no usable times
     if config.budget_s is not None:
-        if not has_times:
+        if probe_s is None:
             raise BenchmarkError(
                 f"--budget-s needs training times, and {truth.source} has none for {config.dataset}; "
                 "use --budget-evals, or pass a NAS-Bench-201 / NATS-Bench file with --benchmark-file")
-        return Budget("time", float(config.budget_s), "simulated 12-epoch training seconds (--budget-s)", probe)
+        return Budget("time", float(config.budget_s), "simulated 12-epoch training seconds (--budget-s)", probe_s)
     if config.budget_evals is not None:
         return Budget("evals", float(config.budget_evals), "trainings (--budget-evals)")
-    if has_times:
-        return Budget("time", DEFAULT_BUDGET_S, "simulated 12-epoch training seconds (paper default 12000)", probe)
+    if probe_s is not None:
+        return Budget("time", DEFAULT_BUDGET_S, "simulated 12-epoch training seconds (paper default 12000)", probe_s)
     return Budget("evals", float(DEFAULT_BUDGET_EVALS),
                   f"{DEFAULT_BUDGET_EVALS} trainings: {truth.source} has no training times, "
                   "so the paper's 12000 s budget is approximated by a count")
@@ -100,10 +101,7 @@ def expected_events(config: RunConfig, truth: GroundTruth) -> int:
     from the probe architecture's training time)."""
     budget = plan_budget(config, truth)
     pool = config.pool_size if config.search == "area" else 0
-    if budget.kind == "evals":
-        trainings = budget.value
-    else:
-        trainings = budget.value / max(budget.fallback_cost_s, 1e-9)
+    trainings = budget.value if budget.kind == "evals" else budget.value / max(budget.fallback_cost_s, 1e-9)
     return pool + max(int(math.ceil(trainings)), config.seed_top_k)
 
 
@@ -277,5 +275,5 @@ def _one_repeat(config: RunConfig, space: SearchSpace, evaluate: Evaluate, truth
     )
 
 
-def _valid(score: float | None) -> bool:
+def _valid(score: float | None) -> TypeGuard[float]:
     return score is not None and not math.isnan(score)

@@ -29,6 +29,8 @@ updated (they do not affect train-mode outputs).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
+from typing import Any, Protocol, TypeAlias
 
 import torch
 import torch.nn.functional as F
@@ -50,6 +52,16 @@ _KNOWN = (TinyNetwork, InferCell, ResNetBasicblock, ReLUConvBN, Pooling, Factori
           nn.Linear, nn.ConstantPad2d)
 
 
+class CodeSink(Protocol):
+    """What the executor reports hooked reads to (``scoring``'s kernel accumulator)."""
+
+    def add(self, x: torch.Tensor, count: int = 1) -> None: ...
+
+    def add_zeros(self, units: int, count: int = 1) -> None: ...
+
+    def drain(self) -> None: ...
+
+
 def supports(model: nn.Module) -> bool:
     """True when every module is one the executor knows (NB201, NATS tss/sss)."""
     if type(model) is not TinyNetwork:
@@ -58,10 +70,7 @@ def supports(model: nn.Module) -> bool:
 
     if _module._global_forward_hooks or _module._global_forward_pre_hooks:
         return False  # someone observes every forward call: run the real one
-    for m in model.modules():
-        if type(m) not in _KNOWN or m._forward_hooks or m._forward_pre_hooks:
-            return False
-    return True
+    return all(type(m) in _KNOWN and not m._forward_hooks and not m._forward_pre_hooks for m in model.modules())
 
 
 class Zeros:
@@ -69,7 +78,7 @@ class Zeros:
 
     __slots__ = ("shape", "dtype", "device")
 
-    def __init__(self, shape, dtype, device) -> None:
+    def __init__(self, shape: Sequence[int], dtype: torch.dtype, device: torch.device) -> None:
         self.shape, self.dtype, self.device = tuple(shape), dtype, device
 
     @property
@@ -79,11 +88,15 @@ class Zeros:
     def materialise(self) -> torch.Tensor:
         return torch.zeros(self.shape, dtype=self.dtype, device=self.device)
 
-    def like(self, shape) -> "Zeros":
+    def like(self, shape: Sequence[int]) -> Zeros:
         return Zeros(shape, self.dtype, self.device)
 
 
-def _meta_shape(fn, shape) -> tuple[int, ...]:
+# An activation as the executor carries it: a real tensor, or zeros known by their shape.
+Value: TypeAlias = "torch.Tensor | Zeros"
+
+
+def _meta_shape(fn: Callable[[torch.Tensor], torch.Tensor], shape: Sequence[int]) -> tuple[int, ...]:
     """Output shape of a parameter-free op, computed on the meta device."""
     return tuple(fn(torch.empty(shape, device="meta")).shape)
 
@@ -95,11 +108,11 @@ def _shifted_pool_ok(pool: nn.AvgPool2d, x: torch.Tensor) -> bool:
             and x.dtype == torch.float32 and x.device.type == "cpu" and x.shape[2] > p[0] and x.shape[3] > p[1])
 
 
-def _pair(v) -> tuple[int, int]:
-    return (v, v) if isinstance(v, int) else tuple(v)
+def _pair(v: int | Sequence[int]) -> tuple[int, int]:
+    return (v, v) if isinstance(v, int) else (v[0], v[1])
 
 
-_COUNTS: dict[tuple, torch.Tensor] = {}
+_COUNTS: dict[tuple[int, int, int, int], torch.Tensor] = {}  # (kernel h, w, image h, w) -> in-image counts
 
 
 def _shifted_avg_pool(pool: nn.AvgPool2d, x: torch.Tensor) -> torch.Tensor:
@@ -128,7 +141,7 @@ def _shifted_avg_pool(pool: nn.AvgPool2d, x: torch.Tensor) -> torch.Tensor:
 
 
 class _Executor:
-    def __init__(self, model: nn.Module, acc, hooked: list[nn.Module]) -> None:
+    def __init__(self, model: nn.Module, acc: CodeSink, hooked: list[nn.Module]) -> None:
         self.acc = acc
         self.hooked = {id(m) for m in hooked}
         # _has_hook: the module or a descendant is hooked (its input must exist);
@@ -139,7 +152,7 @@ class _Executor:
         self._mark(model)
         self._zero_bn: dict[int, bool] = {}
         self._shape_only = False  # True while propagating a shape (no hook reports)
-        self._handlers = {
+        self._handlers: dict[type[nn.Module], Callable[[Any, Value, bool], Value | None]] = {
             TinyNetwork: self._network, InferCell: self._cell, ResNetBasicblock: self._resblock,
             ReLUConvBN: self._sequence_of("op"), Pooling: self._pooling, FactorizedReduce: self._factorized,
             Identity: self._identity, Zero: self._zero, nn.Sequential: self._sequential,
@@ -164,7 +177,7 @@ class _Executor:
         return self._zero_bn[key]
 
     # ------------------------------------------------------------ dispatch
-    def run(self, module: nn.Module, x, need: bool = True):
+    def run(self, module: nn.Module, x: Value, need: bool = True) -> Value | None:
         """Output of ``module`` on ``x`` (a tensor or Zeros), or None when not
         ``need``-ed; hooked reads are reported to the accumulator either way."""
         if id(module) in self.hooked and not self._shape_only:
@@ -179,31 +192,32 @@ class _Executor:
             return handler(module, x, need)
         return self._leaf(module, x, need)
 
-    def _leaf(self, module: nn.Module, x, need: bool):
+    def _leaf(self, module: nn.Module, x: Value, need: bool) -> Value | None:
         if not need:
             return None
         if isinstance(x, Zeros):
-            out = self._zero_leaf(module, x)
-            if out is not None:
-                return out
+            zeros = self._zero_leaf(module, x)
+            if zeros is not None:
+                return zeros
             x = x.materialise()
         if type(module) is nn.AvgPool2d and _shifted_pool_ok(module, x):
             return _shifted_avg_pool(module, x)
         if getattr(module, "inplace", False):
             self.acc.drain()  # a pending code product may still read x
-        return module(x)
+        out: torch.Tensor = module(x)
+        return out
 
-    def _zero_leaf(self, module: nn.Module, x: Zeros):
+    def _zero_leaf(self, module: nn.Module, x: Zeros) -> Zeros | None:
         """Zeros in -> Zeros out where that is exact; None otherwise."""
         if isinstance(module, nn.ReLU):
             return x
         if isinstance(module, nn.Conv2d):
             if module.bias is not None or module.padding_mode != "zeros":
                 return None
-            w = module.weight
+            conv, w = module, module.weight
             return x.like(_meta_shape(lambda t: F.conv2d(
-                t, torch.empty(w.shape, device="meta"), None, module.stride, module.padding, module.dilation,
-                module.groups), x.shape))
+                t, torch.empty(w.shape, device="meta"), None, conv.stride, conv.padding, conv.dilation,
+                conv.groups), x.shape))
         if isinstance(module, nn.BatchNorm2d):
             return x if self._bn_keeps_zeros(module) else None
         if isinstance(module, nn.AvgPool2d):
@@ -213,24 +227,25 @@ class _Executor:
         return None
 
     # ------------------------------------------------------------ containers
-    def _sequential(self, module: nn.Sequential, x, need: bool):
+    def _sequential(self, module: nn.Sequential, x: Value, need: bool) -> Value | None:
         children = list(module)
         for k, child in enumerate(children):
             later = need or any(self._has_hook[id(c)] for c in children[k + 1:])
-            x = self.run(child, x, later)
-            if x is None:
+            out = self.run(child, x, later)
+            if out is None:
                 return None
+            x = out
         return x
 
-    def _sequence_of(self, attr: str):
-        def handler(module, x, need):
+    def _sequence_of(self, attr: str) -> Callable[[nn.Module, Value, bool], Value | None]:
+        def handler(module: nn.Module, x: Value, need: bool) -> Value | None:
             return self.run(getattr(module, attr), x, need)
         return handler
 
-    def _identity(self, module, x, need):
+    def _identity(self, module: Identity, x: Value, need: bool) -> Value:
         return x
 
-    def _zero(self, module: Zero, x, need):
+    def _zero(self, module: Zero, x: Value, need: bool) -> Zeros | None:
         if not need:
             return None
         shape = list(x.shape)
@@ -242,18 +257,19 @@ class _Executor:
             return x.like(shape)
         return Zeros(shape, x.dtype, x.device)
 
-    def _pooling(self, module: Pooling, x, need):
+    def _pooling(self, module: Pooling, x: Value, need: bool) -> Value | None:
         if module.preprocess is not None:
-            x = self.run(module.preprocess, x, need)
-            if x is None:
+            projected = self.run(module.preprocess, x, need)
+            if projected is None:
                 return None
+            x = projected
         return self.run(module.op, x, need)
 
-    def _factorized(self, module: FactorizedReduce, x, need):
+    def _factorized(self, module: FactorizedReduce, x: Value, need: bool) -> Value | None:
         if isinstance(x, Zeros):
             x = x.materialise()  # not on NB201 cells; keep it simple and exact
         if module.stride == 2:
-            x = self.run(module.relu, x, True)
+            x = self.run(module.relu, x, True)  # type: ignore[assignment]  # a ReLU of a real tensor is real
             if not need:
                 return None
             y = module.pad(x)
@@ -262,10 +278,11 @@ class _Executor:
             if not need:
                 return None
             out = module.conv(x)
-        return module.bn(out)
+        result: torch.Tensor = module.bn(out)
+        return result
 
     @staticmethod
-    def _add(terms):
+    def _add(terms: Sequence[Value]) -> Value:
         """Left-to-right sum of the terms that are not Zeros (as the module's ``sum``)."""
         real = [t for t in terms if not isinstance(t, Zeros)]
         if not real:
@@ -275,7 +292,7 @@ class _Executor:
             total = total + t
         return total
 
-    def _cell(self, cell: InferCell, x, need: bool):
+    def _cell(self, cell: InferCell, x: Value, need: bool) -> Value | None:
         edges_of = cell.node_inputs            # per node 1..n: [(layer index, source node)]
         n_nodes = len(edges_of) + 1
         # needed[j]: node j's value must exist (it is the needed output, or an
@@ -287,14 +304,16 @@ class _Executor:
                 layer = cell.layers[k]
                 if self._has_hook[id(layer)] or (needed[target] and type(layer) is not Zero):
                     needed[src] = True
-        nodes = [x]
+        nodes: list[Value | None] = [x]
         for target in range(1, n_nodes):
             terms = []
             for k, src in edges_of[target - 1]:
-                layer = cell.layers[k]
-                if nodes[src] is None and type(layer) is Zero:
-                    continue  # a 'none' edge from a node nobody else needs: nothing to read
-                out = self.run(layer, nodes[src], needed[target])
+                layer, source = cell.layers[k], nodes[src]
+                if source is None:
+                    # Node src is not needed, so this edge is unhooked and either a 'none' edge or one
+                    # into an unneeded node: nothing to read, nothing to compute.
+                    continue
+                out = self.run(layer, source, needed[target])
                 if out is not None:
                     terms.append(out)
             if not needed[target]:
@@ -305,38 +324,39 @@ class _Executor:
                 nodes.append(Zeros(self._node_shape(cell, x), x.dtype, x.device))
         return nodes[-1] if need else None
 
-    def _node_shape(self, cell: InferCell, x) -> tuple[int, ...]:
+    def _node_shape(self, cell: InferCell, x: Value) -> tuple[int, ...]:
         """Shape of an inner node: that of the op on the edge 0 -> 1 (all inner
         nodes of a cell share it), propagated symbolically."""
         first = cell.node_inputs[0][0][0]
         self._shape_only = True
         try:
-            return self.run(cell.layers[first], Zeros(x.shape, x.dtype, x.device), True).shape
+            out = self.run(cell.layers[first], Zeros(x.shape, x.dtype, x.device), True)
+            assert out is not None  # need=True always yields a value
+            return tuple(out.shape)
         finally:
             self._shape_only = False
 
-    def _resblock(self, block: ResNetBasicblock, x, need: bool):
+    def _resblock(self, block: ResNetBasicblock, x: Value, need: bool) -> Value | None:
         a = self.run(block.conv_a, x, need or self._has_hook[id(block.conv_b)])
         out = self.run(block.conv_b, a, need) if a is not None else None
-        if block.downsample is None:
-            residual = x
-        else:
-            residual = self.run(block.downsample, x, need)
+        residual = x if block.downsample is None else self.run(block.downsample, x, need)
         if not need:
             return None
+        assert residual is not None and out is not None  # need=True computed both
         return self._add([residual, out])
 
-    def _network(self, net: TinyNetwork, x, need: bool):
+    def _network(self, net: TinyNetwork, x: Value, need: bool) -> None:
         stages = [net.stem, *net.cells, net.lastact, net.global_pooling, net.classifier]
         for k, module in enumerate(stages):
             later = any(self._has_hook[id(m)] for m in stages[k + 1:])
-            x = self.run(module, x, later)
-            if x is None:
+            out = self.run(module, x, later)
+            if out is None:
                 break
+            x = out
         return None
 
 
-def run(model: nn.Module, batch: torch.Tensor, acc, hooked: list[nn.Module]) -> None:
+def run(model: nn.Module, batch: torch.Tensor, acc: CodeSink, hooked: list[nn.Module]) -> None:
     """Feed ``acc`` every read of a ``hooked`` module in ``model``'s forward pass on ``batch``.
 
     ``hooked`` is ``scoring.hooked_modules(model, hook_rule)``: the caller

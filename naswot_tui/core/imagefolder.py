@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import struct
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 
@@ -52,7 +53,7 @@ def list_image_folder(root: str | Path) -> tuple[list[Path], list[int], list[str
     return files, labels, classes
 
 
-def _pillow():
+def _pillow() -> ModuleType:
     try:
         from PIL import Image
     except ImportError:
@@ -81,7 +82,8 @@ def load_image(path: Path, resize: int = RESIZE, crop: int = CROP) -> np.ndarray
     # DecompressionBombError for an image of absurd pixel count (a memory bomb).
     except (OSError, ValueError, SyntaxError, EOFError, struct.error, Image.DecompressionBombError) as exc:
         raise DataError(f"cannot decode image {path}: {exc}; remove it or pass another --data-root") from None
-    return arr.transpose(2, 0, 1)
+    chw: np.ndarray = arr.transpose(2, 0, 1)
+    return chw
 
 
 def load_image_folder(root: str | Path, batch_size: int = 128, seed: int = 1, repeat: int = 0

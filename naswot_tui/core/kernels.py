@@ -66,7 +66,7 @@ def read_kernels(trace_path: str | Path) -> dict[int, StoredKernel]:
     except (OSError, ValueError, KeyError) as exc:
         raise TraceError(f"kernel file {path} is unreadable ({exc}); delete it and it will be recomputed") from None
     return {int(i): StoredKernel(int(i), int(r), str(f), int(u), k)
-            for i, r, f, u, k in zip(indices, repeats, prints, units, kernels)}
+            for i, r, f, u, k in zip(indices, repeats, prints, units, kernels, strict=True)}
 
 
 def write_kernels(trace_path: str | Path, entries: list[StoredKernel] | dict[int, StoredKernel]) -> Path:

@@ -23,12 +23,16 @@ import weakref
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 from torch import nn
 
 from naswot_tui.core.errors import UsageError
+
+if TYPE_CHECKING:
+    from naswot_tui.core.spaces.base import SearchSpace
 
 HOOK_RULES = ("reference", "relu")
 
@@ -83,12 +87,12 @@ class _KernelAccumulator:
         self._worker = _helper_thread() if overlap else None
         self.agree = torch.zeros(batch_size, batch_size, dtype=torch.float64, device=self.device)  # A
         self.units = 0  # N, a Python int: no device work for constant terms
-        self._live: dict[int, list] = {}  # id -> [weakref, multiplicity, gram, units]
-        self._retired: list[list] = []
+        self._live: dict[int, list[Any]] = {}  # id -> [weakref, multiplicity, gram, units]
+        self._retired: list[list[Any]] = []
         self._int8 = _int8_gram_ok(self.device, batch_size)
 
     # -- hook interface: forward pre-hook on each hooked module
-    def __call__(self, module: nn.Module, args: tuple) -> None:
+    def __call__(self, module: nn.Module, args: tuple[torch.Tensor, ...]) -> None:
         self.add(args[0])
 
     def add(self, x: torch.Tensor, count: int = 1) -> None:
@@ -100,13 +104,15 @@ class _KernelAccumulator:
         units = math.prod(x.shape[1:])
         if self._observer is not None:
             self._observer(x, units)
-        if self._worker is not None:
-            gram = self._worker.submit(self._codes_gram, x.detach())
-        else:
-            gram = self._codes_gram(x)
-        entry = [None, count, gram, units]
-        entry[0] = weakref.ref(x, lambda _ref, key=key: self._retire(key))
-        self._live[key] = entry
+        gram = (self._worker.submit(self._codes_gram, x.detach()) if self._worker is not None
+                else self._codes_gram(x))
+        fresh: list[Any] = [None, count, gram, units]
+
+        def retire(_ref: weakref.ref[torch.Tensor]) -> None:  # x died: its id may be reused
+            self._retire(key)
+
+        fresh[0] = weakref.ref(x, retire)
+        self._live[key] = fresh
 
     def add_zeros(self, units: int, count: int = 1) -> None:
         """A hooked input that is all zeros: code 0 everywhere, every pair agrees."""
@@ -257,18 +263,20 @@ PROXIES: dict[str, Proxy] = {
 }
 
 
-def _flops(model, input_size, convention):
+def _flops(model: nn.Module, input_size: tuple[int, ...], convention: str) -> int:
     from naswot_tui.core.flops import flops  # lazy: keeps this module's imports as they were
 
     return flops(model, input_size, convention=convention)
 
 
-def score_from_costs(proxy: Proxy, space, arch: str, input_size) -> tuple[float, int] | None:
+def score_from_costs(proxy: Proxy, space: SearchSpace, arch: str,
+                     input_size: tuple[int, ...]) -> tuple[float, int] | None:
     """``(score, params)`` of a cost proxy (params / FLOPs) when the space knows the
     costs of ``build(arch, num_classes=1)`` (what the evaluator scores); else None."""
     if proxy.known_cost is None:
         return None
-    costs = space.known_costs(arch, 1, tuple(int(x) for x in input_size))
+    channels, height, width = (int(x) for x in input_size)
+    costs = space.known_costs(arch, 1, (channels, height, width))
     if costs is None:
         return None
     return float(costs[proxy.known_cost]), costs[0]

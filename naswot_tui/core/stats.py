@@ -54,7 +54,7 @@ Z95 = 1.959963984540054    # standard normal 97.5% quantile
 def _scipy_stats() -> Any:
     """scipy.stats, imported on first use: it takes about a second to load, and
     the run listing and the TUI's first frame import this module's users."""
-    import scipy.stats  # type: ignore[import-untyped]
+    import scipy.stats
 
     stats_module: ModuleType = scipy.stats
     return stats_module

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from naswot_tui.core.search import is_better, summarize
 from naswot_tui.core.trace import Trace
 
 
-def run_summary(trace: Trace) -> dict:
+def run_summary(trace: Trace) -> dict[str, Any]:
     """One row per run: what the Runs screen and ``naswot-tui runs`` show."""
     cfg = trace.header.get("config", {})
     repeats = [trace.repeat_ends[r] for r in sorted(trace.repeat_ends)]

@@ -15,8 +15,8 @@ import warnings
 
 import numpy as np
 
-from naswot_tui.core.summary import best_so_far
 from naswot_tui.core.errors import UsageError
+from naswot_tui.core.summary import best_so_far
 from naswot_tui.core.trace import Trace
 from naswot_tui.plots.figure import grid, trace_label
 

@@ -3,8 +3,9 @@
 Reads the ``"proxies": {name: value}`` field of score records. A value is
 a number, null (failed), or, for -inf/NaN, what ``events.encode_score``
 makes of it (``{"score": null, "score_inf": -1}`` / ``{"score": null,
-"score_nan": true}``): the same lossless encoding as ``score``. Architectures are the distinct ones of ``scored_architectures`` that
-carry every proxy with a non-NaN value; -inf ranks last.
+"score_nan": true}``): the same lossless encoding as ``score``. Architectures
+are the distinct ones of ``scored_architectures`` that carry every proxy with
+a non-NaN value; -inf ranks last.
 """
 
 from __future__ import annotations

@@ -9,8 +9,8 @@ from __future__ import annotations
 import csv
 import json
 import time
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 from textual import on
 from textual.app import App, SystemCommand

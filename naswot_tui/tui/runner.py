@@ -11,8 +11,9 @@ evaluator.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from textual.message import Message
 from textual.worker import Worker, WorkerState
@@ -110,7 +111,7 @@ class Runner:
             super().__init__()
             self.events = events
 
-    def __init__(self, app: "App", source_factory: Callable | None = None) -> None:
+    def __init__(self, app: App, source_factory: Callable | None = None) -> None:
         self.app = app
         self.source_factory = source_factory or EngineSource
         self.control = Control()

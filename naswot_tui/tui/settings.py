@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import json
 import os
-from contextlib import suppress
 import time
+from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from naswot_tui.core.config import RunConfig, default_runs_dir, options
+from naswot_tui.core.config import RunConfig, options
 from naswot_tui.core.errors import UsageError
+from naswot_tui.core.paths import default_runs_dir
 
 
 def default_config_dir() -> Path:

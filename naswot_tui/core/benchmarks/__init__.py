@@ -31,13 +31,13 @@ class GroundTruth(Protocol):
 class NoGroundTruth:
     source = "none"
 
-    def accuracy(self, index, dataset, split="test", epochs=200):
+    def accuracy(self, index: int, dataset: str, split: str = "test", epochs: int = 200) -> float | None:
         return None
 
-    def params(self, index):
+    def params(self, index: int) -> float | None:
         return None
 
-    def train_time(self, index, dataset, epochs=200):
+    def train_time(self, index: int, dataset: str, epochs: int = 200) -> float | None:
         return None
 
 
@@ -67,41 +67,41 @@ class EmbeddedNB201:
         key = self._COLUMNS.get((dataset, split, int(epochs)))
         return None if key is None else self._table[key]
 
-    def accuracy(self, index, dataset, split="test", epochs=200):
+    def accuracy(self, index: int, dataset: str, split: str = "test", epochs: int = 200) -> float | None:
         col = self.column(dataset, split, epochs)
         return None if col is None else float(col[index])
 
-    def params(self, index):
+    def params(self, index: int) -> float | None:
         return float(self._table["params_m"][index])
 
-    def train_time(self, index, dataset, epochs=200):
+    def train_time(self, index: int, dataset: str, epochs: int = 200) -> float | None:
         return None
 
 
 class Layered:
     """Ask each provider in turn; the first answer that is not None wins."""
 
-    def __init__(self, *providers: GroundTruth) -> None:
+    def __init__(self, *providers: GroundTruth | None) -> None:
         self.providers = [p for p in providers if p is not None]
         self.source = " > ".join(p.source for p in self.providers) or "none"
 
-    def _first(self, method: str, *args):
+    def _first(self, method: str, *args: object) -> float | None:
         for p in self.providers:
             try:
-                value = getattr(p, method)(*args)
+                value: float | None = getattr(p, method)(*args)
             except (KeyError, IndexError, AssertionError):
                 value = None  # a cut-down benchmark file without this architecture
             if value is not None:
                 return value
         return None
 
-    def accuracy(self, index, dataset, split="test", epochs=200):
+    def accuracy(self, index: int, dataset: str, split: str = "test", epochs: int = 200) -> float | None:
         return self._first("accuracy", index, dataset, split, epochs)
 
-    def params(self, index):
+    def params(self, index: int) -> float | None:
         return self._first("params", index)
 
-    def train_time(self, index, dataset, epochs=200):
+    def train_time(self, index: int, dataset: str, epochs: int = 200) -> float | None:
         return self._first("train_time", index, dataset, epochs)
 
 

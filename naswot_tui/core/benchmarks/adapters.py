@@ -14,9 +14,14 @@ import functools
 import io
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from naswot_tui.core.benchmarks.fast_table import NB201_KEYS as _NB201_KEYS
+from naswot_tui.core.benchmarks.fast_table import FastTable
 from naswot_tui.core.errors import BenchmarkError
+
+if TYPE_CHECKING:
+    from naswot_tui.core.benchmarks.nb101_tfrecord import NB101GroundTruth
 
 
 class NB201StyleAPI:
@@ -26,23 +31,23 @@ class NB201StyleAPI:
     topology, "90" for the NATS size space); ``epochs=12`` asks the short one.
     """
 
-    def __init__(self, api, source: str, full_hp: str = "200") -> None:
-        self.api = api
+    def __init__(self, api: Any, source: str, full_hp: str = "200") -> None:
+        self.api = api  # NASBench201API or a nats_bench API (both untyped)
         self.source = source
         self.full_hp = full_hp
-        self._cache: dict[tuple, dict] = {}
+        self._cache: dict[tuple[int, str, str], dict[str, Any]] = {}
 
     def _hp(self, epochs: int) -> str:
         return "12" if int(epochs) == 12 else self.full_hp
 
-    def _info(self, index: int, api_dataset: str, hp: str) -> dict:
+    def _info(self, index: int, api_dataset: str, hp: str) -> dict[str, Any]:
         key = (index, api_dataset, hp)
         if key not in self._cache:
             with contextlib.redirect_stdout(io.StringIO()):  # the APIs print chatter
                 self._cache[key] = self.api.get_more_info(int(index), api_dataset, hp=hp, is_random=False)
         return self._cache[key]
 
-    def accuracy(self, index, dataset, split="test", epochs=200):
+    def accuracy(self, index: int, dataset: str, split: str = "test", epochs: int = 200) -> float | None:
         keys = _NB201_KEYS.get((dataset, split))
         if keys is None:
             return None
@@ -50,18 +55,18 @@ class NB201StyleAPI:
         value = self._info(index, api_dataset, self._hp(epochs)).get(field)
         return None if value is None else float(value)
 
-    def params(self, index):
+    def params(self, index: int) -> float | None:
         with contextlib.redirect_stdout(io.StringIO()):
             info = self.api.get_cost_info(int(index), "cifar10-valid", hp=self.full_hp)
         return float(info["params"])
 
-    def train_time(self, index, dataset, epochs=200):
+    def train_time(self, index: int, dataset: str, epochs: int = 200) -> float | None:
         api_dataset = "cifar10-valid" if dataset == "cifar10" else dataset
         value = self._info(index, api_dataset, self._hp(epochs)).get("train-all-time")
         return None if value is None else float(value)
 
 
-def _check_nb201_dict(data, path: Path) -> None:
+def _check_nb201_dict(data: object, path: Path) -> None:
     """The keys and shapes NASBench201API needs, checked before it asserts on them."""
     if not isinstance(data, dict):
         raise BenchmarkError(f"{path} is not a NAS-Bench-201 .pth (holds a {type(data).__name__}, not a dict); "
@@ -120,7 +125,7 @@ def _arch_kind(arch: object) -> str | None:
 _KIND_WORDS = {"tss": "topology (NAS-Bench-201 / NATS-tss)", "sss": "size (NATS-sss)"}
 
 
-def _check_kind(meta_archs, kind: str, path: Path) -> None:
+def _check_kind(meta_archs: object, kind: str, path: Path) -> None:
     """Refuse a benchmark of the other NATS space: a tss folder for nats-sss and the reverse."""
     if not isinstance(meta_archs, (list, tuple)) or not meta_archs:
         raise BenchmarkError(f"{path}: no architecture list ('meta_archs') in the benchmark file")
@@ -133,7 +138,7 @@ def _check_kind(meta_archs, kind: str, path: Path) -> None:
                              f"use {other} or a NATS-{kind}-v1_0-*-simple file")
 
 
-def _safe_reload(api, archive_root, index=None) -> None:
+def _safe_reload(api: Any, archive_root: str | Path | None, index: int | None = None) -> None:
     """``nats_bench``'s ``reload`` for one architecture, with our restricted unpickler.
 
     Mirrors ``NASBenchMetaAPI.reload`` (nats_bench 1.8): it fills
@@ -154,7 +159,7 @@ def _safe_reload(api, archive_root, index=None) -> None:
     xdata = load_pbz2(target)
     if not isinstance(xdata, dict):
         raise BenchmarkError(f"{target}: not a NATS-Bench architecture file (holds a {type(xdata).__name__})")
-    hp2archres = collections.OrderedDict()
+    hp2archres: collections.OrderedDict[str, Any] = collections.OrderedDict()
     try:
         for hp_key, results in xdata.items():
             hp2archres[hp_key] = ArchResults.create_from_state_dict(results)
@@ -193,7 +198,8 @@ def load_nats_dir(path: Path, kind: str, trust: bool = False) -> NB201StyleAPI:
 
         meta = load_pbz2(path / "meta.pickle.pbz2")
         if not isinstance(meta, dict) or "meta_archs" not in meta:
-            raise BenchmarkError(f"{path}/meta.pickle.pbz2 has no 'meta_archs'; expected a NATS-Bench -simple directory")
+            raise BenchmarkError(
+                f"{path}/meta.pickle.pbz2 has no 'meta_archs'; expected a NATS-Bench -simple directory")
         _check_kind(meta["meta_archs"], kind, path)
         try:
             with contextlib.redirect_stdout(io.StringIO()):
@@ -210,7 +216,7 @@ def load_nats_dir(path: Path, kind: str, trust: bool = False) -> NB201StyleAPI:
 
 
 def open_benchmark_file(space_name: str, path: Path, nb101_aggregate: str = "mean",
-                        trust_benchmark_file: bool = False):
+                        trust_benchmark_file: bool = False) -> FastTable | NB101GroundTruth:
     """Open the user's benchmark file for ``space_name``, or raise BenchmarkError.
 
     ``nb101_aggregate``: ``mean`` (default) or ``max`` over NB101's three repeats.

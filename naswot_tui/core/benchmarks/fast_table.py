@@ -28,8 +28,9 @@ import os
 import re
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
+from typing import Any
 
 import numpy as np
 
@@ -50,7 +51,7 @@ _ARCH_FILE = re.compile(r"^(\d{6})\.pickle(\.pbz2)?$")
 Progress = Callable[[int, int], None]
 
 
-def source_signature(path: Path) -> dict:
+def source_signature(path: Path) -> dict[str, Any]:
     """What identifies the source's contents cheaply: size and mtime."""
     path = Path(path)
     if path.is_dir():
@@ -66,7 +67,7 @@ def source_signature(path: Path) -> dict:
 
 
 def cache_path(source: Path, kind: str) -> Path:
-    from naswot_tui.core.config import default_cache_dir
+    from naswot_tui.core.paths import default_cache_dir
 
     digest = hashlib.sha1(str(Path(source).resolve()).encode()).hexdigest()[:16]
     return default_cache_dir() / "benchmarks" / f"{kind}-{Path(source).name}-{digest}.npz"
@@ -79,9 +80,9 @@ def _col(kind: str, dataset: str, field: str, hp: str) -> str:
 class FastTable:
     """Ground truth (``GroundTruth`` protocol) read from a fast table."""
 
-    def __init__(self, arrays: dict[str, np.ndarray], meta: dict, path: Path | None = None) -> None:
+    def __init__(self, arrays: dict[str, np.ndarray], meta: dict[str, Any], path: Path | None = None) -> None:
         self.arrays, self.meta, self.path = arrays, meta, path
-        self.full_hp = meta["full_hp"]
+        self.full_hp: str = meta["full_hp"]
         self.source = f"{meta['api_source']} (fast table)"
         self.size = len(arrays["archs"])
 
@@ -99,20 +100,20 @@ class FastTable:
     def arch(self, index: int) -> str:
         return str(self.arrays["archs"][int(index)])
 
-    def accuracy(self, index, dataset, split="test", epochs=200):
+    def accuracy(self, index: int, dataset: str, split: str = "test", epochs: int = 200) -> float | None:
         keys = NB201_KEYS.get((dataset, split))
         if keys is None:
             return None
         api_dataset, field = keys
         return self._value(_col("acc", api_dataset, field, self._hp(epochs)), index)
 
-    def params(self, index, dataset: str = "cifar10-valid"):
+    def params(self, index: int, dataset: str = "cifar10-valid") -> float | None:
         return self._value(_col("cost", dataset, "params", self.full_hp), index)
 
-    def flops(self, index, dataset: str = "cifar10-valid"):
+    def flops(self, index: int, dataset: str = "cifar10-valid") -> float | None:
         return self._value(_col("cost", dataset, "flops", self.full_hp), index)
 
-    def train_time(self, index, dataset, epochs=200):
+    def train_time(self, index: int, dataset: str, epochs: int = 200) -> float | None:
         api_dataset = "cifar10-valid" if dataset == "cifar10" else dataset
         return self._value(_col("acc", api_dataset, "train-all-time", self._hp(epochs)), index)
 
@@ -124,7 +125,7 @@ class FastTable:
 # ------------------------------------------------------------------ extraction
 
 
-def _available_indices(api, n: int) -> list[int]:
+def _available_indices(api: Any, n: int) -> list[int]:
     archive = getattr(api, "archive_dir", None) if getattr(api, "fast_mode", False) else None
     if archive:  # NATS fast mode: one file per architecture
         found = []
@@ -151,8 +152,11 @@ def _stderr_progress(label: str) -> Progress | None:
     return report
 
 
-def extract(wrapper, progress: Progress | None = None) -> tuple[dict[str, np.ndarray], dict]:
-    """Query every available architecture of an ``NB201StyleAPI`` into arrays."""
+def extract(wrapper: Any, progress: Progress | None = None) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Query every available architecture of an ``adapters.NB201StyleAPI`` into arrays.
+
+    (Typed Any: adapters imports this module, so this one cannot import it back.)
+    """
     api = wrapper.api
     archs = [str(a) for a in api.meta_archs]
     n = len(archs)
@@ -169,21 +173,7 @@ def extract(wrapper, progress: Progress | None = None) -> tuple[dict[str, np.nda
     for done, index in enumerate(indices, start=1):
         with contextlib.redirect_stdout(io.StringIO()):  # the APIs print chatter
             for ds in API_DATASETS:
-                for hp in hps:
-                    try:
-                        info = api.get_more_info(index, ds, hp=hp, is_random=False)
-                    except Exception:  # noqa: BLE001 - this dataset/schedule is not in the file
-                        continue
-                    for field in FIELDS:
-                        if info.get(field) is not None:
-                            arrays[_col("acc", ds, field, hp)][index] = float(info[field])
-                try:
-                    cost = api.get_cost_info(index, ds, hp=wrapper.full_hp)
-                except Exception:  # noqa: BLE001
-                    continue
-                for field in ("params", "flops"):
-                    if cost.get(field) is not None:
-                        arrays[_col("cost", ds, field, wrapper.full_hp)][index] = float(cost[field])
+                _query_dataset(api, index, ds, hps, wrapper.full_hp, arrays)
         arrays["available"][index] = True
         if fast:
             api.arch2infos_dict.pop(index, None)  # keep memory flat while walking a big directory
@@ -194,10 +184,30 @@ def extract(wrapper, progress: Progress | None = None) -> tuple[dict[str, np.nda
     return arrays, meta
 
 
-def save(path: Path, arrays: dict[str, np.ndarray], meta: dict) -> None:
+def _query_dataset(api: Any, index: int, ds: str, hps: list[str], full_hp: str, arrays: dict[str, np.ndarray]) -> None:
+    """Fill ``arrays`` with one architecture's accuracies and costs on dataset ``ds``."""
+    for hp in hps:
+        try:
+            info = api.get_more_info(index, ds, hp=hp, is_random=False)
+        except Exception:  # noqa: BLE001 - this dataset/schedule is not in the file
+            continue
+        for field in FIELDS:
+            if info.get(field) is not None:
+                arrays[_col("acc", ds, field, hp)][index] = float(info[field])
+    try:
+        cost = api.get_cost_info(index, ds, hp=full_hp)
+    except Exception:  # noqa: BLE001 - no cost record for this dataset
+        return
+    for field in ("params", "flops"):
+        if cost.get(field) is not None:
+            arrays[_col("cost", ds, field, full_hp)][index] = float(cost[field])
+
+
+def save(path: Path, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp.npz")
-    np.savez_compressed(tmp, meta=np.array(json.dumps(meta)), **arrays)
+    # numpy's stubs fear that **arrays could fill allow_pickle (a bool); our keys are column names.
+    np.savez_compressed(tmp, meta=np.array(json.dumps(meta)), **arrays)  # type: ignore[arg-type]
     os.replace(tmp, path)  # readers never see a half-written table
 
 
@@ -225,8 +235,6 @@ def cached_table(source: Path, kind: str, open_api: Callable[[], object],
     wrapper = open_api()
     arrays, meta = extract(wrapper, progress or _stderr_progress(f"indexing {source.name}"))
     meta.update(source=signature, source_path=str(source.resolve()), kind=kind)
-    try:
+    with contextlib.suppress(OSError):  # a read-only cache only costs speed next time
         save(path, arrays, meta)
-    except OSError:
-        pass  # a read-only cache only costs speed next time
     return FastTable(arrays, meta, path)

@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -60,13 +61,13 @@ def _varint(buf: bytes, pos: int) -> tuple[int, int]:
             raise ProtoError("varint too long")
 
 
-def parse_fields(buf: bytes) -> list[tuple[int, int, object]]:
+def parse_fields(buf: bytes) -> list[tuple[int, int, int | bytes]]:
     """Every (field number, wire type, value) of one message, in order.
 
     Varints come back as ints, fixed64/fixed32 as raw bytes, length-delimited
     fields as bytes. Unknown fields are kept so callers can skip them.
     """
-    fields = []
+    fields: list[tuple[int, int, int | bytes]] = []
     pos = 0
     n = len(buf)
     while pos < n:
@@ -74,6 +75,7 @@ def parse_fields(buf: bytes) -> list[tuple[int, int, object]]:
         number, wire = tag >> 3, tag & 7
         if number == 0:
             raise ProtoError("field number 0")
+        value: int | bytes
         if wire == 0:
             value, pos = _varint(buf, pos)
         elif wire == 1:
@@ -99,23 +101,24 @@ _EVAL_FIELDS = {1: "current_epoch", 2: "training_time", 3: "train_accuracy",
                 4: "validation_accuracy", 5: "test_accuracy"}
 
 
-def decode_model_metrics(buf: bytes) -> dict:
+def decode_model_metrics(buf: bytes) -> dict[str, Any]:
     """``ModelMetrics`` -> {'evaluation_data': [dict, ...], 'trainable_parameters', 'total_time'}."""
-    out: dict = {"evaluation_data": [], "trainable_parameters": 0, "total_time": 0.0}
+    out: dict[str, Any] = {"evaluation_data": [], "trainable_parameters": 0, "total_time": 0.0}
+    # The wire type fixes the value's type (0: int, 1/2/5: bytes); the isinstance checks say so to mypy.
     for number, wire, value in parse_fields(buf):
-        if number == 1 and wire == 2:
-            entry = {name: 0.0 for name in _EVAL_FIELDS.values()}
+        if number == 1 and wire == 2 and isinstance(value, bytes):
+            entry: dict[str, float | str] = {name: 0.0 for name in _EVAL_FIELDS.values()}
             entry["checkpoint_path"] = ""
             for n2, w2, v2 in parse_fields(value):
-                if n2 in _EVAL_FIELDS and w2 == 1:
+                if n2 in _EVAL_FIELDS and w2 == 1 and isinstance(v2, bytes):
                     entry[_EVAL_FIELDS[n2]] = struct.unpack("<d", v2)[0]
-                elif n2 == 6 and w2 == 2:
+                elif n2 == 6 and w2 == 2 and isinstance(v2, bytes):
                     entry["checkpoint_path"] = v2.decode("utf-8", "replace")
             out["evaluation_data"].append(entry)
-        elif number == 2 and wire == 0:
+        elif number == 2 and wire == 0 and isinstance(value, int):
             # int32 on the wire: negative values are 10-byte two's complement
             out["trainable_parameters"] = value - (1 << 64) if value >= 1 << 63 else value
-        elif number == 3 and wire == 1:
+        elif number == 3 and wire == 1 and isinstance(value, bytes):
             out["total_time"] = struct.unpack("<d", value)[0]
     return out
 
@@ -129,7 +132,7 @@ class Record:
     epochs: int
     adjacency: str
     operations: list[str]
-    metrics: dict
+    metrics: dict[str, Any]
 
 
 def decode_payload(payload: bytes) -> Record:
@@ -233,7 +236,7 @@ def convert(path: Path, epochs: int = 108, progress: Callable[[int, int], None] 
 
 def cache_path(path: Path, epochs: int = 108) -> Path:
     """Where the converted table of ``path`` lives (beside the score cache)."""
-    from naswot_tui.core.config import default_cache_dir
+    from naswot_tui.core.paths import default_cache_dir
 
     st = Path(path).stat()
     key = f"{Path(path).resolve()}|{st.st_size}|{st.st_mtime_ns}|{epochs}|v{TABLE_VERSION}"
@@ -278,7 +281,7 @@ def load_table(path: Path, epochs: int = 108, progress: Callable[[int, int], Non
     arrays = convert(path, epochs, progress if progress is not None else _stderr_progress())
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(target.name + f".{os.getpid()}.tmp.npz")
-    np.savez_compressed(tmp, **arrays)
+    np.savez_compressed(tmp, **arrays)  # type: ignore[arg-type]  # numpy's stubs: **arrays might fill allow_pickle
     os.replace(tmp, target)
     return NB101Table(arrays, path.name)
 
@@ -317,7 +320,8 @@ class NB101Table:
         return self._index
 
     def hash(self, i: int) -> str:
-        return self.hashes[i].decode()
+        text: str = self.hashes[i].decode()
+        return text
 
     def spec_arrays(self, i: int) -> tuple[np.ndarray, list[int]]:
         """(V x V matrix, labels) of module ``i`` as stored."""
@@ -326,7 +330,8 @@ class NB101Table:
 
     def repeats(self, i: int, field: str = "test") -> np.ndarray:
         row = self.arrays[field][i]
-        return row[~np.isnan(row)]
+        present: np.ndarray = row[~np.isnan(row)]
+        return present
 
 
 class NB101GroundTruth:
@@ -347,12 +352,12 @@ class NB101GroundTruth:
         what = "mean of 3 repeats" if aggregate == "mean" else "max of 3 repeats (as the NASWOT authors)"
         self.source = f"NAS-Bench-101 {table.name} ({table.epochs} epochs, {what})"
 
-    def _budget_ok(self, epochs) -> bool:
+    def _budget_ok(self, epochs: int) -> bool:
         # NB201-style callers pass 200 for "the full schedule"; shorter NB101
         # budgets are not in the table.
         return int(epochs) not in (4, 12, 36) or int(epochs) == self.table.epochs
 
-    def accuracy(self, index, dataset, split="test", epochs=200):
+    def accuracy(self, index: int, dataset: str, split: str = "test", epochs: int = 200) -> float | None:
         if dataset != "cifar10" or split not in ("test", "valid") or not self._budget_ok(epochs):
             return None
         values = self.table.repeats(int(index), "test" if split == "test" else "valid")
@@ -362,10 +367,10 @@ class NB101GroundTruth:
             return float(values.max()) * 100.0
         return float(values.mean()) * 100.0
 
-    def params(self, index):
+    def params(self, index: int) -> float | None:
         return float(self.table.arrays["params"][int(index)]) / 1e6
 
-    def train_time(self, index, dataset, epochs=200):
+    def train_time(self, index: int, dataset: str, epochs: int = 200) -> float | None:
         if dataset != "cifar10" or not self._budget_ok(epochs):
             return None
         times = self.table.arrays["train_time"][int(index)]

@@ -23,9 +23,10 @@ import math
 import os
 import re
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import IO, Any
 
 import numpy as np
 
@@ -46,7 +47,11 @@ class NDSWarning(UserWarning):
     """A malformed NDS entry was skipped."""
 
 
-def canonical_net(net: dict) -> str:
+# One usable entry reduced to what the table keeps (see ``entry_row``).
+Row = dict[str, Any]
+
+
+def canonical_net(net: dict[str, Any]) -> str:
     """Compact sorted-key JSON of a ``net`` object (the NDS notebooks' identity of a network)."""
     return json.dumps(net, sort_keys=True, separators=(",", ":"), allow_nan=False)
 
@@ -54,7 +59,7 @@ def canonical_net(net: dict) -> str:
 # ------------------------------------------------------------------ rows
 
 
-def net_problem(net) -> tuple[str | None, str]:
+def net_problem(net: object) -> tuple[str | None, str]:
     """(why ``net`` cannot be built or None, family): family is ``cell`` or the AnyNet block type."""
     from naswot_tui.core.spaces.nds_anynet import check_anynet
     from naswot_tui.core.spaces.nds_ops import check_genotype
@@ -73,14 +78,14 @@ def net_problem(net) -> tuple[str | None, str]:
     return check_anynet(net), str(net.get("block_type", ""))
 
 
-def _number(value) -> float | None:
+def _number(value: object) -> float | None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    value = float(value)
-    return value if math.isfinite(value) else None
+    number = float(value)
+    return number if math.isfinite(number) else None
 
 
-def entry_row(entry) -> tuple[dict | None, str | None]:
+def entry_row(entry: object) -> tuple[Row | None, str | None]:
     """(row, None) for a usable entry, (None, reason) for a malformed one."""
     if not isinstance(entry, dict):
         return None, f"entry is a {type(entry).__name__}, not an object"
@@ -88,6 +93,7 @@ def entry_row(entry) -> tuple[dict | None, str | None]:
     why, family = net_problem(net)
     if why is not None:
         return None, why
+    assert isinstance(net, dict)  # net_problem refuses anything else
     errors = entry.get("test_ep_top1")
     if not isinstance(errors, list) or not errors:
         return None, "no test_ep_top1 list (per-epoch test error)"
@@ -116,7 +122,7 @@ def entry_row(entry) -> tuple[dict | None, str | None]:
 class _Stream:
     """A sliding window over a text file, decoding one JSON value at a time."""
 
-    def __init__(self, f, path: Path, chunk: int | None = None):
+    def __init__(self, f: IO[str], path: Path, chunk: int | None = None):
         self.f, self.path, self.chunk = f, path, chunk or CHUNK_CHARS
         self.buf, self.pos, self.eof = "", 0, False
         self.consumed = 0  # characters dropped from the front of buf
@@ -137,7 +143,9 @@ class _Stream:
     def peek(self) -> str:
         """The next non-blank character ('' at end of file), not consumed."""
         while True:
-            self.pos = _WS.match(self.buf, self.pos).end()
+            blanks = _WS.match(self.buf, self.pos)
+            assert blanks is not None  # \s* matches (empty) anywhere
+            self.pos = blanks.end()
             if self.pos < len(self.buf) or not self._more():
                 return self.buf[self.pos] if self.pos < len(self.buf) else ""
 
@@ -201,12 +209,12 @@ class _Stream:
                                      "the file is damaged, download NDS data.zip again")
 
 
-def _reduced(pairs: Iterator[tuple[object, str | None]]) -> Iterator[tuple[dict | None, str | None]]:
+def _reduced(pairs: Iterator[tuple[object, str | None]]) -> Iterator[tuple[Row | None, str | None]]:
     for entry, reason in pairs:
         yield (None, reason) if reason is not None else entry_row(entry)
 
 
-def iter_rows(path: Path) -> Iterator[tuple[int, dict | None, str | None]]:
+def iter_rows(path: Path) -> Iterator[tuple[int, Row | None, str | None]]:
     """(index, row, reason) for each entry of an NDS file, in NASWOT's order (``top`` + ``mid``).
 
     Each entry is reduced to a row as soon as it is decoded; ``row`` is None
@@ -225,7 +233,7 @@ def iter_rows(path: Path) -> Iterator[tuple[int, dict | None, str | None]]:
                              "pass one of the <sweep>.json files of NDS data.zip") from None
 
 
-def _iter_rows(path: Path) -> Iterator[tuple[int, dict | None, str | None]]:
+def _iter_rows(path: Path) -> Iterator[tuple[int, Row | None, str | None]]:
     """``iter_rows`` without the decoding guards."""
     with open(path, encoding="utf-8") as f:
         s = _Stream(f, path)
@@ -239,7 +247,7 @@ def _iter_rows(path: Path) -> Iterator[tuple[int, dict | None, str | None]]:
             raise BenchmarkError(f"{path} is not an NDS json file (it does not start with '[' or '{{'); "
                                  "pass one of the <sweep>.json files of NDS data.zip")
         s.take("{")
-        sections: dict[str, list] = {}
+        sections: dict[str, list[tuple[Row | None, str | None]]] = {}
         while s.peek() != "}":
             key, reason = s.value()
             if not isinstance(key, str):
@@ -282,8 +290,8 @@ class NDSTable:
     def __len__(self) -> int:
         return len(self.nets)
 
-    def to_json(self) -> dict:
-        def col(a):
+    def to_json(self) -> dict[str, Any]:
+        def col(a: np.ndarray) -> list[float | None]:
             return [None if not math.isfinite(v) else v for v in a.tolist()]
 
         return {"source": self.source, "n_entries": self.n_entries, "nets": self.nets, "families": self.families,
@@ -292,8 +300,8 @@ class NDSTable:
                 "skipped": [list(s) for s in self.skipped]}
 
     @classmethod
-    def from_json(cls, d: dict) -> "NDSTable":
-        def col(key):
+    def from_json(cls, d: dict[str, Any]) -> NDSTable:
+        def col(key: str) -> np.ndarray:
             return np.array([np.nan if v is None else v for v in d[key]], dtype=np.float64)
 
         return cls(d["source"], int(d["n_entries"]), list(d["nets"]), list(d["families"]), col("acc"),
@@ -301,9 +309,9 @@ class NDSTable:
                    np.array(d["file_index"], dtype=np.int64), [(int(i), str(r)) for i, r in d["skipped"]])
 
     @classmethod
-    def from_rows(cls, source: str, n_entries: int, rows: list[tuple[int, dict]],
-                  skipped: list[tuple[int, str]]) -> "NDSTable":
-        def col(key):
+    def from_rows(cls, source: str, n_entries: int, rows: list[tuple[int, Row]],
+                  skipped: list[tuple[int, str]]) -> NDSTable:
+        def col(key: str) -> np.ndarray:
             return np.array([np.nan if r[key] is None else r[key] for _, r in rows], dtype=np.float64)
 
         return cls(source, n_entries, [r["net"] for _, r in rows], [r["family"] for _, r in rows],
@@ -314,27 +322,27 @@ class NDSTable:
 
 def parse_nds_file(path: Path) -> NDSTable:
     """Read an NDS json file into a table (no caching)."""
-    rows: list[tuple[int, dict]] = []
+    rows: list[tuple[int, Row]] = []
     skipped: list[tuple[int, str]] = []
     n = 0
     for i, row, reason in iter_rows(path):
         n = i + 1
-        if reason is None:
+        if row is not None:
             rows.append((i, row))
-        else:
+        elif reason is not None:  # a row or a reason, never both (iter_rows)
             skipped.append((i, reason))
     return NDSTable.from_rows(str(path), n, rows, skipped)
 
 
 def _cache_path(path: Path, stat: os.stat_result) -> Path:
-    from naswot_tui.core.config import default_cache_dir
+    from naswot_tui.core.paths import default_cache_dir
 
     key = f"{FORMAT_VERSION}|{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]
     return default_cache_dir() / "nds" / f"{path.stem}-{digest}.json"
 
 
-_MEMO: dict[tuple, NDSTable] = {}
+_MEMO: dict[tuple[str, int, int], NDSTable] = {}  # (resolved path, size, mtime_ns) -> table
 
 
 def load_nds_table(path: str | Path, warn: bool = True) -> NDSTable:

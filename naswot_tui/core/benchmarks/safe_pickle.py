@@ -27,7 +27,7 @@ import pickle
 import re
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from naswot_tui.core.errors import BenchmarkError
 
@@ -39,7 +39,8 @@ def _numpy_globals() -> dict[tuple[str, str], Any]:
     import numpy as np
 
     try:  # numpy 2 moved the module; the old name still resolves through a shim
-        from numpy._core.multiarray import scalar  # type: ignore[attr-defined]
+        # numpy 1.x stubs lack numpy._core (attr-defined there); numpy 2's have it (unused-ignore)
+        from numpy._core.multiarray import scalar  # type: ignore[attr-defined, unused-ignore]
     except ImportError:  # numpy 1.x
         from numpy.core.multiarray import scalar  # type: ignore[no-redef]
     return {
@@ -63,7 +64,7 @@ def allowed_globals() -> dict[tuple[str, str], Any]:
 class RestrictedUnpickler(pickle.Unpickler):
     """An unpickler that resolves only ``allowed_globals()``; no persistent ids."""
 
-    def __init__(self, file, **kwargs) -> None:
+    def __init__(self, file: IO[bytes], **kwargs: Any) -> None:
         super().__init__(file, **kwargs)
         self._allowed = allowed_globals()
 
@@ -87,7 +88,8 @@ def load_pbz2(path: Path) -> Any:
         raise BenchmarkError(f"{path}: {_one_line(exc)}; not a NATS-Bench file as released ({TRUST_HINT})") from None
     except (OSError, EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError,
             MemoryError, RecursionError) as exc:
-        raise BenchmarkError(f"cannot read {path}: {_one_line(exc)}; expected a bz2-compressed NATS-Bench pickle") from None
+        raise BenchmarkError(
+            f"cannot read {path}: {_one_line(exc)}; expected a bz2-compressed NATS-Bench pickle") from None
 
 
 def load_pth(path: Path) -> Any:
@@ -116,7 +118,7 @@ def load_pth(path: Path) -> Any:
         ) from None
 
 
-def _one_line(exc: BaseException) -> str:
+def _one_line(exc: BaseException | str) -> str:
     """The first line of an exception's message (torch's run to many lines)."""
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
     return (lines[0] if lines else type(exc).__name__)[:300]

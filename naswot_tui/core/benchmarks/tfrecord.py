@@ -14,8 +14,9 @@ payload's first four bytes instead.
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import BinaryIO, Callable, Iterator
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -83,7 +84,8 @@ def crc32c_many(payloads: list[bytes]) -> np.ndarray:
 def mask_many(crcs: np.ndarray) -> np.ndarray:
     c = crcs.astype(np.uint64)
     rotated = ((c >> np.uint64(15)) | (c << np.uint64(17))) & np.uint64(0xFFFFFFFF)
-    return ((rotated + np.uint64(_MASK_DELTA)) & np.uint64(0xFFFFFFFF)).astype(np.uint32)
+    masked: np.ndarray = ((rotated + np.uint64(_MASK_DELTA)) & np.uint64(0xFFFFFFFF)).astype(np.uint32)
+    return masked
 
 
 def encode_record(payload: bytes) -> bytes:
@@ -114,20 +116,6 @@ def iter_records(stream: BinaryIO, name: str = "tfrecord", batch: int = 4096,
     header_crcs: dict[bytes, int] = {}  # lengths repeat: cache their CRCs
     pending: list[tuple[int, bytes, int]] = []  # offset, payload, stored masked crc
 
-    def flush():
-        if not pending:
-            return
-        computed = mask_many(crc32c_many([p for _, p, _ in pending]))
-        for (offset, payload, stored), got in zip(pending, computed):
-            if int(got) != stored:
-                raise BenchmarkError(
-                    f"{name}: corrupt record at byte offset {offset}: payload CRC mismatch "
-                    f"(stored 0x{stored:08x}, computed 0x{int(got):08x}); the file is damaged, download it again"
-                )
-        out = [(o, p) for o, p, _ in pending]
-        pending.clear()
-        return out
-
     while True:
         if len(buf) - pos < 12 and not eof:
             more = stream.read(chunk_size)
@@ -141,29 +129,24 @@ def iter_records(stream: BinaryIO, name: str = "tfrecord", batch: int = 4096,
             break
         offset = base + pos
         if len(buf) - pos < 12:
-            ready = flush()
-            yield from ready or ()
+            yield from _checked(pending, name)
             raise BenchmarkError(
                 f"{name}: truncated record at byte offset {offset}: {len(buf) - pos} byte(s) left, "
                 f"a record header needs 12; the file is incomplete, download it again"
             )
         header = buf[pos:pos + 8]
         (stored_len_crc,) = struct.unpack_from("<I", buf, pos + 8)
-        expected = header_crcs.get(header)
-        if expected is None:
-            expected = masked_crc32c(header)
-            if len(header_crcs) < 65536:
-                header_crcs[header] = expected
+        expected = _length_crc(header, header_crcs)
         if expected != stored_len_crc:
-            ready = flush()
-            yield from ready or ()
+            yield from _checked(pending, name)
             raise BenchmarkError(
                 f"{name}: corrupt record at byte offset {offset}: length CRC mismatch "
                 f"(stored 0x{stored_len_crc:08x}, computed 0x{expected:08x}); the file is damaged, download it again"
             )
         (length,) = struct.unpack("<Q", header)
         if length > MAX_RECORD:
-            raise BenchmarkError(f"{name}: record at byte offset {offset} claims {length} bytes; not a benchmark record")
+            raise BenchmarkError(
+                f"{name}: record at byte offset {offset} claims {length} bytes; not a benchmark record")
         need = 12 + length + 4
         while len(buf) - pos < need and not eof:
             more = stream.read(max(chunk_size, need))
@@ -174,8 +157,7 @@ def iter_records(stream: BinaryIO, name: str = "tfrecord", batch: int = 4096,
             if progress is not None:
                 progress(len(more))
         if len(buf) - pos < need:
-            ready = flush()
-            yield from ready or ()
+            yield from _checked(pending, name)
             raise BenchmarkError(
                 f"{name}: truncated record at byte offset {offset}: needs {need} bytes, "
                 f"{len(buf) - pos} left; the file is incomplete, download it again"
@@ -185,11 +167,41 @@ def iter_records(stream: BinaryIO, name: str = "tfrecord", batch: int = 4096,
         pending.append((offset, payload, stored_crc))
         pos += need
         if len(pending) >= batch:
-            yield from flush()
-    yield from flush() or ()
+            yield from _checked(pending, name)
+    yield from _checked(pending, name)
 
 
-def read_records(path: Path, **kwargs) -> Iterator[tuple[int, bytes]]:
+def _length_crc(header: bytes, cache: dict[bytes, int]) -> int:
+    """The masked CRC of a length header, memoised (a file has few distinct lengths)."""
+    crc = cache.get(header)
+    if crc is None:
+        crc = masked_crc32c(header)
+        if len(cache) < 65536:  # bound the memo on files whose lengths never repeat
+            cache[header] = crc
+    return crc
+
+
+def _checked(pending: list[tuple[int, bytes, int]], name: str) -> list[tuple[int, bytes]]:
+    """Check the payload CRCs of a batch in one vectorised pass and empty it.
+
+    Returns the batch as ``(offset, payload)``, or raises BenchmarkError at the
+    first bad record, so nothing of a corrupt batch is handed out.
+    """
+    if not pending:
+        return []
+    computed = mask_many(crc32c_many([p for _, p, _ in pending]))
+    for (offset, _payload, stored), got in zip(pending, computed, strict=True):
+        if int(got) != stored:
+            raise BenchmarkError(
+                f"{name}: corrupt record at byte offset {offset}: payload CRC mismatch "
+                f"(stored 0x{stored:08x}, computed 0x{int(got):08x}); the file is damaged, download it again"
+            )
+    out = [(o, p) for o, p, _ in pending]
+    pending.clear()
+    return out
+
+
+def read_records(path: Path, **kwargs: Any) -> Iterator[tuple[int, bytes]]:
     """``iter_records`` over a file on disk."""
     with open(path, "rb") as f:
         yield from iter_records(f, name=Path(path).name, **kwargs)

@@ -10,6 +10,7 @@ Spaces are imported lazily so that listing them is cheap.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,7 +79,7 @@ def get_space(name: str, benchmark_file: str | None = None, *, trust_benchmark_f
     del trust_benchmark_file  # nothing a space reads is a pickle
     info = SPACES[resolve_name(name)]
     module_name, _, cls_name = info.target.partition(":")
-    cls = getattr(importlib.import_module(module_name), cls_name)
+    cls: Callable[..., SearchSpace] = getattr(importlib.import_module(module_name), cls_name)
     if info.needs_file or (info.takes_file and benchmark_file is not None):
         return cls(benchmark_file=benchmark_file, **info.kwargs)
     return cls(**info.kwargs)

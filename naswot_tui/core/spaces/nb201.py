@@ -36,7 +36,8 @@ def parse_cell(text: str) -> tuple[str, ...]:
         raise UsageError("empty NAS-Bench-201 architecture string; expected '|op~0|+|op~0|op~1|+|op~0|op~1|op~2|'")
     nodes = text.split("+")
     if len(nodes) != 3:
-        raise UsageError(f"malformed NAS-Bench-201 arch {text!r}: expected 3 nodes separated by '+', found {len(nodes)}")
+        raise UsageError(
+            f"malformed NAS-Bench-201 arch {text!r}: expected 3 nodes separated by '+', found {len(nodes)}")
     ops: list[str] = []
     for target, node in enumerate(nodes, start=1):
         if not (node.startswith("|") and node.endswith("|")) or len(node) < 2:
@@ -63,7 +64,7 @@ def parse_cell(text: str) -> tuple[str, ...]:
 def genotype(ops: tuple[str, ...]) -> list[list[tuple[str, int]]]:
     """Six ops in EDGES order -> per-node lists of (op, source)."""
     nodes: list[list[tuple[str, int]]] = [[], [], []]
-    for (target, src), op in zip(EDGES, ops):
+    for (target, src), op in zip(EDGES, ops, strict=True):
         nodes[target - 1].append((op, src))
     return nodes
 
@@ -76,14 +77,18 @@ def live_edges(ops: tuple[str, ...]) -> list[bool]:
     """
     present = [op != "none" for op in ops]
     forward = {0}
-    for (t, s), p in zip(EDGES, present):  # EDGES is in topological order
+    for (t, s), p in zip(EDGES, present, strict=True):  # EDGES is in topological order
         if p and s in forward:
             forward.add(t)
     backward = {3}
-    for (t, s), p in reversed(list(zip(EDGES, present))):
+    for (t, s), p in reversed(list(zip(EDGES, present, strict=True))):
         if p and t in backward:
             backward.add(s)
-    return [p and s in forward and t in backward for (t, s), p in zip(EDGES, present)]
+    return [p and s in forward and t in backward for (t, s), p in zip(EDGES, present, strict=True)]
+
+
+# (params, FLOPs) of the network with every edge 'none', and what one edge of each op adds.
+_CostCoefficients = tuple[tuple[int, int], dict[str, tuple[int, int]]]
 
 
 class NB201Space(SearchSpace):
@@ -142,14 +147,14 @@ class NB201Space(SearchSpace):
         memory), once per (classes, input size); tests compare the result with
         built networks.
         """
-        coefficients = self._cost_coefficients(int(num_classes), tuple(int(x) for x in input_size))
-        base, per_op = coefficients
+        channels, height, width = (int(x) for x in input_size)
+        base, per_op = self._cost_coefficients(int(num_classes), (channels, height, width))
         ops = parse_cell(arch)
         params = base[0] + sum(per_op[op][0] for op in ops)
         flops = base[1] + sum(per_op[op][1] for op in ops)
         return params, flops
 
-    def _cost_coefficients(self, num_classes: int, input_size: tuple[int, int, int]):
+    def _cost_coefficients(self, num_classes: int, input_size: tuple[int, int, int]) -> _CostCoefficients:
         key = (num_classes, input_size)
         cached = self._cost_memo.get(key)
         if cached is not None:
@@ -166,7 +171,7 @@ class NB201Space(SearchSpace):
 
         empty = ["none"] * len(EDGES)
         base = measure(empty)
-        per_op = {}
+        per_op: dict[str, tuple[int, int]] = {}
         for op in OPS:
             one = measure([op] + empty[1:])
             per_op[op] = (one[0] - base[0], one[1] - base[1])
@@ -174,7 +179,7 @@ class NB201Space(SearchSpace):
         return self._cost_memo[key]
 
     @cached_property
-    def _cost_memo(self) -> dict:
+    def _cost_memo(self) -> dict[tuple[int, tuple[int, int, int]], _CostCoefficients]:
         return {}
 
     def build(self, arch: str, num_classes: int = 1) -> nn.Module:

@@ -8,7 +8,7 @@ it) for our scores to equal theirs.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import nn
@@ -148,6 +148,7 @@ class ResNetBasicblock(nn.Module):
         super().__init__()
         self.conv_a = ReLUConvBN(c_in, c_out, 3, stride, 1)
         self.conv_b = ReLUConvBN(c_out, c_out, 3, 1, 1)
+        self.downsample: nn.Module | None
         if stride == 2:
             self.downsample = nn.Sequential(
                 nn.AvgPool2d(kernel_size=2, stride=2, padding=0),
@@ -179,9 +180,9 @@ class TinyNetwork(nn.Module):
             nn.Conv2d(3, stem_width, 3, padding=1, bias=False),
             nn.BatchNorm2d(stem_width),
         )
-        cells = []
+        cells: list[nn.Module] = []
         c_prev = stem_width
-        for width, reduction in zip(widths, reductions):
+        for width, reduction in zip(widths, reductions, strict=True):
             if reduction:
                 cells.append(ResNetBasicblock(c_prev, width, 2))
             else:

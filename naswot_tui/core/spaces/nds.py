@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import warnings
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 from torch import nn
@@ -105,7 +106,7 @@ class NDSSpace(SearchSpace):
         return len(self.rows)
 
     def arch(self, index: int) -> str:
-        return self.table.nets[self.rows[self._check_index(index)]]
+        return self.table.nets[int(self.rows[self._check_index(index)])]
 
     @cached_property
     def _lookup(self) -> dict[str, int]:
@@ -114,7 +115,7 @@ class NDSSpace(SearchSpace):
             out.setdefault(self.table.nets[r], i)
         return out
 
-    def parse(self, arch: str) -> dict:
+    def parse(self, arch: str) -> dict[str, Any]:
         """The ``net`` object of an architecture string; UsageError when it cannot be built."""
         try:
             net = json.loads(arch)
@@ -126,7 +127,8 @@ class NDSSpace(SearchSpace):
             why = f"a {family} network, not {self.family}"
         if why is not None:
             raise UsageError(f"{self.name}: malformed architecture: {why}")
-        return net
+        checked: dict[str, Any] = net  # net_problem found a buildable 'net' object
+        return checked
 
     def index(self, arch: str) -> int:
         text = arch.strip()
@@ -174,7 +176,8 @@ class NDSSpace(SearchSpace):
 
     # ---------------------------------------------------------- ground truth
 
-    def accuracy(self, index: int, dataset: str | None = None, split: str = "test", epochs: int | None = None):
+    def accuracy(self, index: int, dataset: str | None = None, split: str = "test",
+                 epochs: int | None = None) -> float | None:
         if split != "test" or (dataset is not None and dataset.lower() != self.dataset):
             return None
         return float(self.table.acc[self.rows[self._check_index(index)]])
@@ -194,7 +197,7 @@ class NDSSpace(SearchSpace):
         return int(self.table.file_index[self.rows[self._check_index(index)]])
 
 
-def _net_tokens(net: dict) -> list[str]:
+def _net_tokens(net: dict[str, Any]) -> list[str]:
     if "genotype" in net:
         g = net["genotype"]
         toks = [f"w{net['width']}", f"d{net['depth']}"]
@@ -208,7 +211,7 @@ def _net_tokens(net: dict) -> list[str]:
     return toks
 
 
-def build_nds_network(net: dict, imagenet: bool = False, num_classes: int = 1) -> nn.Module:
+def build_nds_network(net: dict[str, Any], imagenet: bool = False, num_classes: int = 1) -> nn.Module:
     """The network NDS trained for ``net`` (no auxiliary head, no drop path).
 
     Exceptions (including out-of-memory) propagate: the engine records them
@@ -230,18 +233,18 @@ class NDSGroundTruth:
         self.space = space
         self.source = f"NDS {space.sweep} ({space.benchmark_file})"
 
-    def accuracy(self, index, dataset, split="test", epochs=200):
+    def accuracy(self, index: int, dataset: str, split: str = "test", epochs: int = 200) -> float | None:
         return self.space.accuracy(index, dataset, split)
 
-    def params(self, index):
+    def params(self, index: int) -> float | None:
         v = self.space.params_raw(index)
         return None if v is None else v / 1e6
 
-    def flops(self, index):
+    def flops(self, index: int) -> float | None:
         v = self.space.flops_raw(index)
         return None if v is None else v / 1e6
 
-    def train_time(self, index, dataset, epochs=200):
+    def train_time(self, index: int, dataset: str, epochs: int = 200) -> float | None:
         return None  # NDS stores seconds per iteration, not the batch count needed for a total
 
 

@@ -13,7 +13,8 @@ are in place, as pycls builds them; the binary code a hook reads is the same.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import torch
 from torch import nn
@@ -63,7 +64,7 @@ class SimpleStemIN(nn.Module):
 class VanillaBlock(nn.Module):
     """``double_plain_block``: two 3x3 conv + BN + ReLU, no shortcut."""
 
-    def __init__(self, w_in: int, w: int, stride: int, **_):
+    def __init__(self, w_in: int, w: int, stride: int, **_: Any):
         super().__init__()
         self.f = nn.Sequential(*_conv_bn(w_in, w, 3, stride), nn.ReLU(inplace=True),
                                *_conv_bn(w, w, 3), nn.ReLU(inplace=True))
@@ -74,6 +75,9 @@ class VanillaBlock(nn.Module):
 
 class _Residual(nn.Module):
     """x -> ReLU(shortcut(x) + f(x)); shortcut = 1x1 conv + BN when the shape changes."""
+
+    f: nn.Sequential  # the residual branch, set by each subclass
+    proj: nn.Sequential | None
 
     def _make_shortcut(self, w_in: int, w: int, stride: int) -> None:
         self.proj = None
@@ -89,7 +93,7 @@ class _Residual(nn.Module):
 class ResBasicBlock(_Residual):
     """``res_basic_block``: 3x3 conv, BN, ReLU, 3x3 conv, BN; residual add; ReLU."""
 
-    def __init__(self, w_in: int, w: int, stride: int, **_):
+    def __init__(self, w_in: int, w: int, stride: int, **_: Any):
         super().__init__()
         self.f = nn.Sequential(*_conv_bn(w_in, w, 3, stride), nn.ReLU(inplace=True), *_conv_bn(w, w, 3))
         self._make_shortcut(w_in, w, stride)
@@ -109,7 +113,7 @@ class ResBottleneckBlock(_Residual):
         self._make_shortcut(w_in, w, stride)
 
 
-_BLOCKS = {
+_BLOCKS: dict[str, Callable[..., nn.Module]] = {
     "double_plain_block": VanillaBlock,
     "res_basic_block": ResBasicBlock,
     "res_bottleneck_block": ResBottleneckBlock,
@@ -117,7 +121,8 @@ _BLOCKS = {
 
 
 class AnyStage(nn.Module):
-    def __init__(self, block_cls, w_in: int, w: int, stride: int, depth: int, bot_mul: float, num_groups: int):
+    def __init__(self, block_cls: Callable[..., nn.Module], w_in: int, w: int, stride: int, depth: int,
+                 bot_mul: float, num_groups: int):
         super().__init__()
         self.blocks = nn.Sequential(*(
             block_cls(w_in if i == 0 else w, w, stride if i == 0 else 1, bot_mul=bot_mul, num_groups=num_groups)
@@ -147,6 +152,7 @@ class AnyNet(nn.Module):
         bot_muls = list(bot_muls) if bot_muls else [1.0] * n
         num_gs = list(num_gs) if num_gs else [1] * n
         block_cls = _BLOCKS[block_type]
+        self.stem: nn.Module
         if imagenet:
             # [I] NDS's ImageNet stem encoding is unknown: we use the pycls
             # ImageNet stems at width ws[0] and keep element 0 as the stem.
@@ -166,12 +172,12 @@ class AnyNet(nn.Module):
         return self.head(self.stages(self.stem(x)))
 
 
-def check_anynet(net: dict) -> str | None:
+def check_anynet(net: dict[str, Any]) -> str | None:
     """Why an AnyNet ``net`` cannot be built, or None when it can."""
     block_type = net.get("block_type")
     if block_type not in _BLOCKS:
         return f"unknown block_type {block_type!r}; expected one of {', '.join(BLOCK_TYPES)}"
-    lists = {}
+    lists: dict[str, list[Any]] = {}
     for key in ("ds", "ws", "ss"):
         value = net.get(key)
         if not isinstance(value, list) or len(value) < 2:
@@ -199,7 +205,7 @@ def check_anynet(net: dict) -> str | None:
     return None
 
 
-def build_anynet(net: dict, imagenet: bool = False, num_classes: int = 1) -> AnyNet:
+def build_anynet(net: dict[str, Any], imagenet: bool = False, num_classes: int = 1) -> AnyNet:
     """The network an AnyNet ``net`` object of an NDS file describes."""
     return AnyNet(net["block_type"], net["ds"], net["ws"], net["ss"], net.get("bot_muls"), net.get("num_gs"),
                   num_classes=num_classes, imagenet=imagenet)

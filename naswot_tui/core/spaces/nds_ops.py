@@ -16,7 +16,8 @@ pass of the authors' procedure).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 import torch
 from torch import nn
@@ -190,18 +191,19 @@ class Genotype:
 
     __slots__ = ("normal", "normal_concat", "reduce", "reduce_concat")
 
-    def __init__(self, normal, normal_concat, reduce, reduce_concat):
+    def __init__(self, normal: Iterable[Sequence[Any]], normal_concat: Iterable[Any],
+                 reduce: Iterable[Sequence[Any]], reduce_concat: Iterable[Any]) -> None:
         self.normal = [(str(op), int(i)) for op, i in normal]
         self.normal_concat = [int(i) for i in normal_concat]
         self.reduce = [(str(op), int(i)) for op, i in reduce]
         self.reduce_concat = [int(i) for i in reduce_concat]
 
     @classmethod
-    def from_json(cls, g: dict) -> Genotype:
+    def from_json(cls, g: dict[str, Any]) -> Genotype:
         return cls(g["normal"], g["normal_concat"], g["reduce"], g["reduce_concat"])
 
 
-def check_genotype(g: dict) -> str | None:
+def check_genotype(g: object) -> str | None:
     """Why the ``genotype`` object ``g`` cannot be built, or None when it can."""
     if not isinstance(g, dict):
         return "genotype is not an object"
@@ -350,7 +352,7 @@ class NetworkImageNet(_CellStack):
         return self.classifier(self._run_cells(s0, s1))
 
 
-def build_cell_network(net: dict, imagenet: bool = False, num_classes: int = 1,
+def build_cell_network(net: dict[str, Any], imagenet: bool = False, num_classes: int = 1,
                        width: int | None = None, depth: int | None = None) -> nn.Module:
     """The network of a cell-space ``net`` (``width``/``depth`` override for tests)."""
     genotype = Genotype.from_json(net["genotype"])
