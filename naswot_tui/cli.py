@@ -115,6 +115,25 @@ def parse_headless_line(args: list[str]) -> RunConfig:
         return config_from_cli(ctx.params).validate()
 
 
+def _given_on_command_line(ctx: typer.Context, values: dict[str, Any]) -> dict[str, Any]:
+    """The run settings typed on the command line (not defaults), as checked config values.
+
+    ``--resume`` compares them with the trace: equal ones are fine, others are refused.
+    """
+    def typed(name: str) -> bool:   # by the enum's name: typer may bring its own copy of click
+        source = ctx.get_parameter_source(name)
+        return source is not None and source.name in ("COMMANDLINE", "ENVIRONMENT")
+
+    names = [opt.name for opt in options() if typed(opt.name)]
+    if not names:
+        return {}
+    config = config_from_cli(values)   # resolves --n all
+    given = {name: getattr(config, name) for name in names}
+    if "n" in given and config.unique and "unique" not in given and str(values["n"]).lower() == "all":
+        given["unique"] = True   # --n all means every architecture once
+    return given
+
+
 def main_command(ctx: typer.Context, *, headless: bool, as_json: bool, as_jsonl: bool, resume: str | None,
                  **values: Any) -> None:
     """Open the app, or (--headless) run a search and print its results."""
@@ -126,19 +145,19 @@ def main_command(ctx: typer.Context, *, headless: bool, as_json: bool, as_jsonl:
         run_app()
         return
     from naswot_tui.core.engine import Run
+    from naswot_tui.headless import run_headless, signals_cancel_run
 
-    try:
-        if as_json and as_jsonl:
-            raise UsageError("--json and --jsonl are exclusive; pick one")
-        if resume:
-            run = Run.resume(resume, out_dir=None, cache=None if values["cache"] else False)
-        else:
-            run = Run(config_from_cli(values))
-        run.prepare()
-    except NaswotError as exc:
-        raise fail(exc) from None
-    from naswot_tui.headless import run_headless
-
+    with signals_cancel_run():   # SIGTERM/SIGHUP while loading: exit 130 like Ctrl-C, nothing written
+        try:
+            if as_json and as_jsonl:
+                raise UsageError("--json and --jsonl are exclusive; pick one")
+            if resume:
+                run = Run.resume(resume, **_given_on_command_line(ctx, values))
+            else:
+                run = Run(config_from_cli(values))
+            run.prepare()
+        except NaswotError as exc:
+            raise fail(exc) from None
     code = run_headless(run, mode="json" if as_json else "jsonl" if as_jsonl else "text")
     raise typer.Exit(code)
 
@@ -154,22 +173,21 @@ def runs_command(
     folder: Optional[str] = typer.Option(None, "--dir", help="Folder of traces (default: user data dir)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """List saved runs (traces), newest first."""
-    from naswot_tui.core.summary import run_summary
+    """List saved runs (traces), newest first; unreadable ones are listed with the reason."""
     from naswot_tui.core.config import default_runs_dir
-    from naswot_tui.core.errors import TraceError
-    from naswot_tui.core.trace import list_traces, read_trace
+    from naswot_tui.core.summary import run_row
+    from naswot_tui.core.trace import list_traces
 
-    rows = []
-    for path in list_traces(Path(folder) if folder else default_runs_dir()):
-        try:
-            rows.append(run_summary(read_trace(path)))
-        except TraceError as exc:
-            typer.echo(f"warning: {exc}", err=True)
+    rows = [run_row(path) for path in list_traces(Path(folder) if folder else default_runs_dir())]
     if as_json:
-        typer.echo(json.dumps(rows, indent=2))
+        from naswot_tui.core.trace import json_safe
+
+        typer.echo(json.dumps(json_safe(rows), indent=2, allow_nan=False))
         return
     for r in rows:
+        if r.get("error"):
+            typer.echo(f"{'unreadable':<10} {r['error']}")
+            continue
         acc = f"{r['acc_mean']:.2f}" if r.get("acc_mean") is not None else "-"
         typer.echo(f"{r['status']:<10} {r['space']:<8} {r['dataset']:<14} N={r['n']:<6} R={r['repeats']:<4} "
                    f"seed={r['seed']:<4} acc={acc:<6} {r['path']}")

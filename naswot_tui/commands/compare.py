@@ -20,6 +20,7 @@ def register(app: typer.Typer) -> None:
         from naswot_tui.commands.common import fail
         from naswot_tui.core.comparison import compare_paths, format_table
         from naswot_tui.core.errors import NaswotError
+        from naswot_tui.core.trace import json_safe
 
         try:
             comp = compare_paths(traces, curves=as_json and curves)
@@ -29,6 +30,6 @@ def register(app: typer.Typer) -> None:
             doc = comp.to_json(curves=curves)
             if diff_only:
                 doc["rows"] = [r for r in doc["rows"] if r["differs"]]
-            typer.echo(json.dumps(doc, indent=2, allow_nan=False))
+            typer.echo(json.dumps(json_safe(doc), indent=2, allow_nan=False))  # -inf/NaN as traces store them
         else:
             typer.echo(format_table(comp, diff_only=diff_only))

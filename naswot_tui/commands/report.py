@@ -18,7 +18,7 @@ def register(app: typer.Typer) -> None:
         from naswot_tui.commands.common import fail
         from naswot_tui.core.errors import NaswotError, UsageError
         from naswot_tui.core.report import build_report, to_markdown
-        from naswot_tui.core.trace import read_trace
+        from naswot_tui.core.trace import json_safe, read_trace
 
         try:
             if fmt not in ("markdown", "json"):
@@ -27,6 +27,6 @@ def register(app: typer.Typer) -> None:
         except NaswotError as exc:
             raise fail(exc) from None
         if fmt == "json":
-            typer.echo(json.dumps(report, indent=2, allow_nan=False))
+            typer.echo(json.dumps(json_safe(report), indent=2, allow_nan=False))
         else:
             typer.echo(to_markdown(report), nl=False)
