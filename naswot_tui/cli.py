@@ -14,7 +14,7 @@ import inspect
 import json
 import sys
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 
@@ -151,10 +151,8 @@ def main_command(ctx: typer.Context, *, headless: bool, as_json: bool, as_jsonl:
         try:
             if as_json and as_jsonl:
                 raise UsageError("--json and --jsonl are exclusive; pick one")
-            if resume:
-                run = Run.resume(resume, **_given_on_command_line(ctx, values))
-            else:
-                run = Run(config_from_cli(values))
+            run = (Run.resume(resume, **_given_on_command_line(ctx, values)) if resume
+                   else Run(config_from_cli(values)))
             run.prepare()
         except NaswotError as exc:
             raise fail(exc) from None
@@ -170,7 +168,7 @@ app.callback(invoke_without_command=True)(main_command)
 
 @app.command("runs")
 def runs_command(
-    folder: Optional[str] = typer.Option(None, "--dir", help="Folder of traces (default: user data dir)."),
+    folder: str | None = typer.Option(None, "--dir", help="Folder of traces (default: user data dir)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """List saved runs (traces), newest first; unreadable ones are listed with the reason."""

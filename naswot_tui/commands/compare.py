@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from typing import List
 
 import typer
 
@@ -11,7 +10,7 @@ import typer
 def register(app: typer.Typer) -> None:
     @app.command("compare")
     def compare_command(
-        traces: List[str] = typer.Argument(..., help="2 to 10 trace files (see 'naswot-tui runs')."),
+        traces: list[str] = typer.Argument(..., help="2 to 10 trace files (see 'naswot-tui runs')."),
         as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
         diff_only: bool = typer.Option(False, "--diff-only", help="Only rows whose values differ."),
         curves: bool = typer.Option(True, "--curves/--no-curves", help="Include best-so-far curves in --json."),

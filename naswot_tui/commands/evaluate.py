@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from typing import List
 
 import typer
 
@@ -14,7 +13,7 @@ MIN_RESAMPLES, MAX_RESAMPLES = 10, 100_000
 def register(app: typer.Typer) -> None:
     @app.command("evaluate")
     def evaluate_command(
-        traces: List[str] = typer.Argument(..., help="Trace files (see 'naswot-tui runs')."),
+        traces: list[str] = typer.Argument(..., help="Trace files (see 'naswot-tui runs')."),
         as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
         resamples: int = typer.Option(1000, "--resamples",
                                       help="Bootstrap resamples for the 95% intervals (up to 500 architectures; "

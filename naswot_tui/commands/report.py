@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from typing import List
 
 import typer
 
@@ -11,7 +10,7 @@ import typer
 def register(app: typer.Typer) -> None:
     @app.command("report")
     def report_command(
-        traces: List[str] = typer.Argument(..., help="Trace files (see 'naswot-tui runs')."),
+        traces: list[str] = typer.Argument(..., help="Trace files (see 'naswot-tui runs')."),
         fmt: str = typer.Option("markdown", "--format", help="markdown | json."),
     ) -> None:
         """Search results in the shape of the paper's Table 2, with its published numbers alongside."""

@@ -17,9 +17,10 @@ import threading
 import time
 import warnings
 import weakref
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -469,19 +470,23 @@ class Run:
     """One search run: configuration, trace, and the event stream."""
 
     def __init__(self, config: RunConfig, trace_path: Path | None = None, control: Control | None = None,
-                 resume_from: Trace | None = None, sinks: Iterable = (), parts: RunParts | None = None) -> None:
+                 resume_from: Trace | None = None, sinks: Iterable[Any] = (), parts: RunParts | None = None) -> None:
         self.config = config.validate()
         self.parts = parts
         self._created = (parts.created if parts and parts.created else None) or _now_iso
         self.control = control or Control()
         self.resume_from = resume_from
         self.trace_path = Path(trace_path) if trace_path else None
-        self.space = self.truth = self.device = self.evaluator = None
+        # Set by prepare(). Duck-typed: a caller's RunParts may bring stand-ins (the TUI's fake).
+        self.space: Any = None          # SearchSpace
+        self.truth: Any = None          # GroundTruth
+        self.device: Any = None         # torch.device (None with RunParts)
+        self.evaluator: Any = None      # ArchEvaluator or RunParts.evaluator
         self._first_batch: RepeatStarted | None = None
         self.status = "pending"
         self.finished: list[RepeatFinished] = []
         #: extra sinks after the trace: objects with on_event(event) and close(end: RunFinished)
-        self.sinks: list = list(sinks)
+        self.sinks: list[Any] = list(sinks)
         self._lock: TraceLock | None = None   # held from Run.resume (or the trace's creation) to the footer
 
     #: settings a resume may change: how scores are looked up or loaded, never what is scored
@@ -599,8 +604,10 @@ class Run:
                                      f"{s.index}, but seed {c.seed} with N={c.n} draws {expected} there; the "
                                      "header's config was edited (start a new run)")
 
-    def header(self) -> dict:
+    def header(self) -> dict[str, Any]:
         c = self.config
+        if self._first_batch is None:
+            raise RuntimeError("Run.header() before prepare()")   # a programming error, not user input
         return {
             "type": "header", "schema": SCHEMA, "config": c.to_dict(), "created": self._created(),
             "space_size": self.space.size, "ground_truth": self.truth.source,
@@ -626,7 +633,7 @@ class Run:
             resume.finished = dict(t.repeat_ends)
             resume.scored = {(s.repeat, s.i): s for s in t.scores}
             yield RunStarted(t.header)
-            yield LogMessage("info", f"resuming {self.trace_path.name}: {len(t.scores)} scores, "
+            yield LogMessage("info", f"resuming {t.path.name}: {len(t.scores)} scores, "
                                      f"{len(t.repeat_ends)} repeat(s) already done")
         else:
             yield RunStarted(self.header())
@@ -642,6 +649,8 @@ class Run:
         """
         if self.space is None:
             self.prepare()
+        if self.trace_path is None:
+            raise RuntimeError("prepare() names the trace")   # unreachable once prepared
         try:
             sinks = [TraceSink(self.trace_path, resume_from=self.resume_from, lock=self._lock), *self.sinks]
         except BaseException:
@@ -720,7 +729,7 @@ def batched(events: Iterable[Event], interval: float = 0.15) -> Iterator[list[Ev
     one message per batch, never one per architecture. An exception in the
     producer is re-raised here after the events before it.
     """
-    items: queue.Queue = queue.Queue()
+    items: queue.Queue[Any] = queue.Queue()
     done = object()
 
     def produce() -> None:

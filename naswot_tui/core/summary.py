@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import math
-
-from naswot_tui.core.search import is_better, summarize
 from pathlib import Path
+from typing import Any
 
 from naswot_tui.core.errors import NaswotError
+from naswot_tui.core.search import is_better, summarize
 from naswot_tui.core.trace import Trace, lock_holder, read_trace
 
 
-def run_summary(trace: Trace) -> dict:
+def run_summary(trace: Trace) -> dict[str, Any]:
     """One row per run: what the Runs screen and ``naswot-tui runs`` show."""
     cfg = trace.header.get("config", {})
     repeats = [trace.repeat_ends[r] for r in sorted(trace.repeat_ends)]
@@ -32,7 +32,7 @@ def run_summary(trace: Trace) -> dict:
     }
 
 
-def run_row(path: Path) -> dict:
+def run_row(path: Path) -> dict[str, Any]:
     """``run_summary`` of the trace at ``path``, or a row marking it unreadable with the reason
     (``status`` "unreadable", ``error``): one bad trace never hides the others. A trace whose
     writer is alive (it holds the lock) is ``running``, not ``incomplete``."""

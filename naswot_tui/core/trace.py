@@ -33,16 +33,15 @@ import json
 import math
 import os
 import socket
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-try:
+if sys.platform != "win32":   # no flock on Windows: traces are written there without a lock
     import fcntl
-except ImportError:  # pragma: no cover - not POSIX: traces are written without a lock
-    fcntl = None  # type: ignore[assignment]
 
 from naswot_tui.core.config import RunConfig, options
 from naswot_tui.core.errors import TraceError
@@ -59,7 +58,7 @@ from naswot_tui.core.events import (
 SCHEMA = "naswot-trace/1"
 
 
-def _dumps(record: dict) -> str:
+def _dumps(record: dict[str, Any]) -> str:
     return json.dumps(record, allow_nan=False, separators=(",", ":"))
 
 
@@ -100,7 +99,7 @@ class TraceLock:
         """Lock ``trace`` for writing, or raise TraceError naming who holds it."""
         trace = Path(trace)
         path = lock_path(trace)
-        if fcntl is None:  # pragma: no cover
+        if sys.platform == "win32":  # pragma: no cover
             return cls(trace, path, None)
         deadline = time.monotonic() + cls._RETRY_S
         while True:
@@ -165,7 +164,7 @@ def lock_holder(trace: str | Path) -> dict[str, Any] | None:
     Takes a shared lock for an instant; a writer that wants the lock then
     retries for a moment (``TraceLock._RETRY_S``) instead of failing."""
     path = lock_path(trace)
-    if fcntl is None:  # pragma: no cover
+    if sys.platform == "win32":  # pragma: no cover
         return None
     try:
         fd = os.open(path, os.O_RDONLY)
@@ -206,7 +205,7 @@ class TraceWriter:
             raise TraceError(f"cannot open trace {self.path} for writing: {exc.strerror or exc}") from None
         self._last_flush = time.monotonic()
 
-    def write_record(self, record: dict) -> None:
+    def write_record(self, record: dict[str, Any]) -> None:
         self._file.write(_dumps(record) + "\n")
 
     def write(self, event: Event) -> None:
@@ -420,13 +419,13 @@ def _reject_constant(name: str) -> float:
 @dataclass
 class Trace:
     path: Path
-    header: dict
-    repeat_starts: dict[int, dict] = field(default_factory=dict)
+    header: dict[str, Any]
+    repeat_starts: dict[int, dict[str, Any]] = field(default_factory=dict)
     scores: list[ArchScored] = field(default_factory=list)
     repeat_ends: dict[int, RepeatFinished] = field(default_factory=dict)
-    end: dict | None = None
+    end: dict[str, Any] | None = None
     torn_tail: bool = False          # a partial last line was dropped
-    extra_records: list[dict] = field(default_factory=list)
+    extra_records: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def status(self) -> str:
@@ -461,21 +460,13 @@ def read_trace(path: str | Path) -> Trace:
     seen: dict[tuple[int, int], int] = {}    # (repeat, i) -> line of its score
     for number, line in enumerate(lines, start=1):
         last = number == len(lines)
-        try:
-            rec = json.loads(line, parse_constant=_reject_constant)
-            if not isinstance(rec, dict) or "type" not in rec:
-                raise ValueError("not a trace record")
-        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-            if last and torn:
-                break
-            raise TraceError(f"trace {path}: line {number} is corrupt ({str(exc)[:120]}); "
-                             "the lines before it are intact") from None
-        if last and torn:
-            # A complete JSON object without its newline: keep it, it is whole.
-            torn = False
-        if trace is None:
-            if rec["type"] != "header" or not str(rec.get("schema", "")).startswith("naswot-trace/"):
-                raise TraceError(f"{path} is not a naswot-tui trace (line 1 is not a header)")
+        rec = _decode_line(path, line, number, torn_tail=last and torn)
+        if rec is None:       # the torn last line
+            break
+        if last:
+            torn = False      # a complete JSON object without its newline: keep it, it is whole
+        if trace is None and (rec["type"] != "header" or not str(rec.get("schema", "")).startswith("naswot-trace/")):
+            raise TraceError(f"{path} is not a naswot-tui trace (line 1 is not a header)")
         problem = validate_record(rec)
         if problem is None and trace is not None:
             problem = _add_record(trace, rec, number, seen)
@@ -488,6 +479,20 @@ def read_trace(path: str | Path) -> Trace:
         raise TraceError(f"trace {path} is empty")
     trace.torn_tail = torn
     return trace
+
+
+def _decode_line(path: Path, line: bytes, number: int, torn_tail: bool) -> dict[str, Any] | None:
+    """One line as a record; None for a torn last line (a writer killed mid-line)."""
+    try:
+        rec = json.loads(line, parse_constant=_reject_constant)
+        if not isinstance(rec, dict) or "type" not in rec:
+            raise ValueError("not a trace record")
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+        if torn_tail:
+            return None
+        raise TraceError(f"trace {path}: line {number} is corrupt ({str(exc)[:120]}); "
+                         "the lines before it are intact") from None
+    return rec
 
 
 def _add_record(trace: Trace, rec: dict[str, Any], number: int, seen: dict[tuple[int, int], int]) -> str | None:
