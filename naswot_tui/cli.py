@@ -94,7 +94,7 @@ def config_from_cli(values: dict[str, Any]) -> RunConfig:
         from naswot_tui.core.spaces import get_space
 
         config.unique = True
-        whole = get_space(config.space, config.benchmark_file)
+        whole = get_space(config.space, config.benchmark_file, trust_benchmark_file=config.trust_benchmark_file)
         if not whole.dense:
             raise UsageError(f"--n all: space {config.space} cannot be enumerated without its "
                              "benchmark file; pass --benchmark-file or a number")

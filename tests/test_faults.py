@@ -415,3 +415,16 @@ def test_full_stdout_does_not_fail_the_run_and_amp_on_cpu_warns(tmp_path):
     assert "could not write the results" in lines[1]
     (trace,) = tmp_path.glob("*.jsonl")
     assert read_trace(trace).status == "completed"
+
+
+@pytest.mark.parametrize("line", [b"[" * 100_000 + b"]" * 100_000, b'{"type":"score","arch":"\xff"}',
+                                  b'{"type":"score","repeat":0,"i":9,"index":1,"arch":"a","score":Infinity}',
+                                  b'{"type":"repeat_end","repeat":0,"pick_accs":{"cifar10":"x"}}'])
+def test_deep_non_utf8_and_non_json_lines_are_trace_errors(tmp_path, line):
+    """Nesting 100k deep, a byte that is not UTF-8, an `Infinity` token, a wrong nested type:
+    each a TraceError naming file:line, not a RecursionError or a traceback later."""
+    trace = fake_trace(tmp_path, n=3)
+    lines = trace.read_bytes().splitlines(keepends=True)
+    trace.write_bytes(b"".join([*lines[:2], line + b"\n", *lines[2:]]))
+    with pytest.raises(TraceError, match=f"{trace}:3: "):
+        read_trace(trace)

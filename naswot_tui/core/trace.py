@@ -346,23 +346,25 @@ def _is_status(v: Any) -> bool:
 
 
 _COUNT, _NUM, _STR = _is_count, _nullable(_is_number), _nullable(_is_str)
+_COUNT_OR_NULL, _ACCS_OR_NULL = _nullable(_is_count), _nullable(_is_accs)
 _TYPE_WORDS = {_is_count: "a whole number >= 0", _NUM: "a number or null", _STR: "text or null",
+               _COUNT_OR_NULL: "a whole number >= 0 or null", _ACCS_OR_NULL: "{dataset: {split: number}} or null",
                _is_str: "text", _is_sign: "1 or -1", _is_true: "true", _is_accs: "{dataset: {split: number}}",
                _is_status: " or ".join(END_STATUSES)}
 
 #: record type -> (required fields, optional fields), each field -> its check
 SCHEMA_FIELDS: dict[str, tuple[dict[str, _Check], dict[str, _Check]]] = {
-    "header": ({"schema": _is_str}, {"batch_fingerprint": _STR, "seed": _nullable(_is_count),
-                                      "batch_size": _nullable(_is_count), "hook_rule": _STR, "proxy": _STR,
-                                      "data_source": _STR, "space_size": _nullable(_is_count)}),
+    "header": ({"schema": _is_str}, {"batch_fingerprint": _STR, "seed": _COUNT_OR_NULL,
+                                      "batch_size": _COUNT_OR_NULL, "hook_rule": _STR, "proxy": _STR,
+                                      "data_source": _STR, "space_size": _COUNT_OR_NULL}),
     "repeat_start": ({"repeat": _is_count}, {"total": _COUNT, "batch": _STR, "batch_fingerprint": _STR}),
     "score": ({"repeat": _is_count, "i": _is_count, "index": _is_count, "arch": _is_str},
               {"score": _NUM, "score_inf": _is_sign, "score_nan": _is_true, "params": _NUM, "acc": _NUM,
                "t_s": _NUM, "error": _STR}),
     "repeat_end": ({"repeat": _is_count},
-                   {"pick_index": _nullable(_is_count), "pick_arch": _STR, "pick_score": _NUM,
+                   {"pick_index": _COUNT_OR_NULL, "pick_arch": _STR, "pick_score": _NUM,
                     "pick_score_inf": _is_sign, "pick_score_nan": _is_true, "pick_acc": _NUM,
-                    "pick_accs": _nullable(_is_accs), "elapsed_s": _NUM, "n_scored": _COUNT, "n_errors": _COUNT}),
+                    "pick_accs": _ACCS_OR_NULL, "elapsed_s": _NUM, "n_scored": _COUNT, "n_errors": _COUNT}),
     "end": ({"status": _is_status}, {"error": _STR}),
 }
 
@@ -490,7 +492,7 @@ def _decode_line(path: Path, line: bytes, number: int, torn_tail: bool) -> dict[
     except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         if torn_tail:
             return None
-        raise TraceError(f"trace {path}: line {number} is corrupt ({str(exc)[:120]}); "
+        raise TraceError(f"trace {path}:{number}: line {number} is corrupt ({str(exc)[:120]}); "
                          "the lines before it are intact") from None
     return rec
 
