@@ -10,9 +10,13 @@ terminal. Exit codes (core.errors.ExitCode): 0 ok, 1 runtime failure,
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import inspect
 import json
+import signal
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -115,6 +119,30 @@ def parse_headless_line(args: list[str]) -> RunConfig:
         return config_from_cli(ctx.params).validate()
 
 
+@contextlib.contextmanager
+def exit_app_on_signals(tui: Any) -> Iterator[list[int]]:
+    """While inside, SIGTERM and SIGHUP (the SSH session went away) quit the app as ``q`` does:
+    the run in progress is cancelled and its trace gets the ``cancelled`` footer before the
+    process ends (the scoring thread is joined at exit). Yields the signals received."""
+    fired: list[int] = []
+
+    def handler(signum: int, frame: Any) -> None:
+        fired.append(signum)
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:   # the app is not running (yet or any more): end like Ctrl-C
+            raise KeyboardInterrupt from None
+        loop.call_soon_threadsafe(tui.exit)   # the one loop call that is safe from a signal handler
+
+    wanted = [sig for sig in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if sig]
+    previous = {sig: signal.signal(sig, handler) for sig in wanted}
+    try:
+        yield fired
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
 def _given_on_command_line(ctx: typer.Context, values: dict[str, Any]) -> dict[str, Any]:
     """The run settings typed on the command line (not defaults), as checked config values.
 
@@ -140,9 +168,13 @@ def main_command(ctx: typer.Context, *, headless: bool, as_json: bool, as_jsonl:
     if ctx.invoked_subcommand is not None:
         return
     if not headless:
-        from naswot_tui.tui.app import run_app
+        from naswot_tui.tui.app import make_app
 
-        run_app()
+        tui = make_app()
+        with exit_app_on_signals(tui) as fired:
+            tui.run()
+        if fired:
+            raise typer.Exit(int(ExitCode.INTERRUPTED))
         return
     from naswot_tui.core.engine import Run
     from naswot_tui.headless import run_headless, signals_cancel_run

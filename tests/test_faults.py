@@ -83,6 +83,7 @@ def _wait_for_scores(path_glob: Path, count: int, proc: subprocess.Popen, timeou
 # ---------------------------------------------------------------- kill -9, then resume
 
 
+@pytest.mark.slow   # about 25 s on a busy 2-core machine: CI's slow pass runs it
 def test_kill_9_at_random_points_then_resume_gives_the_uninterrupted_run(tmp_path):
     """SIGKILL after a random number of scores (two points), then --resume: the same scores
     and picks as a run never interrupted, each (repeat, step) exactly once."""
@@ -428,3 +429,25 @@ def test_deep_non_utf8_and_non_json_lines_are_trace_errors(tmp_path, line):
     trace.write_bytes(b"".join([*lines[:2], line + b"\n", *lines[2:]]))
     with pytest.raises(TraceError, match=f"{trace}:3: "):
         read_trace(trace)
+
+
+@sync
+async def test_sigterm_quits_the_app_and_cancels_its_run_with_a_footer(tmp_path):
+    """In the app, SIGTERM (or SIGHUP when the SSH session drops) quits as `q` does: the run in
+    progress ends with a `cancelled` footer and stays resumable."""
+    from naswot_tui.cli import exit_app_on_signals
+
+    app = make_app(fake_settings(tmp_path, last={"n": 500, "seed": 4}, hold_after=20))
+    with exit_app_on_signals(app) as fired:
+        async with app.run_test(size=(80, 24)) as pilot:
+            await pilot.press("ctrl+r")
+            await wait_until(pilot, lambda: app.state.done == 20)
+            trace = Path(app.state.trace_path)
+            os.kill(os.getpid(), signal.SIGTERM)
+            await wait_until(pilot, lambda: not app.is_running, timeout=20)
+    assert fired == [signal.SIGTERM]
+    deadline = time.monotonic() + 20
+    while read_trace(trace).status != "cancelled":
+        assert time.monotonic() < deadline, "no cancelled footer"
+        time.sleep(0.05)
+    assert len(read_trace(trace).scores) == 20
