@@ -503,6 +503,8 @@ class Run:
         any other must equal the trace's own value, else UsageError (a resume
         continues the run the trace describes, never another one).
         """
+        if not Path(path).is_file():
+            read_trace(path)   # the reader's one-line error (missing, a directory); no lock file left behind
         lock = TraceLock.acquire(path)
         try:
             trace = read_trace(path)
