@@ -10,11 +10,15 @@ terminal. Exit codes (core.errors.ExitCode): 0 ok, 1 runtime failure,
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import inspect
 import json
+import signal
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 
@@ -94,7 +98,7 @@ def config_from_cli(values: dict[str, Any]) -> RunConfig:
         from naswot_tui.core.spaces import get_space
 
         config.unique = True
-        whole = get_space(config.space, config.benchmark_file)
+        whole = get_space(config.space, config.benchmark_file, trust_benchmark_file=config.trust_benchmark_file)
         if not whole.dense:
             raise UsageError(f"--n all: space {config.space} cannot be enumerated without its "
                              "benchmark file; pass --benchmark-file or a number")
@@ -115,30 +119,75 @@ def parse_headless_line(args: list[str]) -> RunConfig:
         return config_from_cli(ctx.params).validate()
 
 
+@contextlib.contextmanager
+def exit_app_on_signals(tui: Any) -> Iterator[list[int]]:
+    """While inside, SIGTERM and SIGHUP (the SSH session went away) quit the app as ``q`` does:
+    the run in progress is cancelled and its trace gets the ``cancelled`` footer before the
+    process ends (the scoring thread is joined at exit). Yields the signals received."""
+    fired: list[int] = []
+
+    def handler(signum: int, frame: Any) -> None:
+        fired.append(signum)
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:   # the app is not running (yet or any more): end like Ctrl-C
+            raise KeyboardInterrupt from None
+        loop.call_soon_threadsafe(tui.exit)   # the one loop call that is safe from a signal handler
+
+    wanted = [sig for sig in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if sig]
+    previous = {sig: signal.signal(sig, handler) for sig in wanted}
+    try:
+        yield fired
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def _given_on_command_line(ctx: typer.Context, values: dict[str, Any]) -> dict[str, Any]:
+    """The run settings typed on the command line (not defaults), as checked config values.
+
+    ``--resume`` compares them with the trace: equal ones are fine, others are refused.
+    """
+    def typed(name: str) -> bool:   # by the enum's name: typer may bring its own copy of click
+        source = ctx.get_parameter_source(name)
+        return source is not None and source.name in ("COMMANDLINE", "ENVIRONMENT")
+
+    names = [opt.name for opt in options() if typed(opt.name)]
+    if not names:
+        return {}
+    config = config_from_cli(values)   # resolves --n all
+    given = {name: getattr(config, name) for name in names}
+    if "n" in given and config.unique and "unique" not in given and str(values["n"]).lower() == "all":
+        given["unique"] = True   # --n all means every architecture once
+    return given
+
+
 def main_command(ctx: typer.Context, *, headless: bool, as_json: bool, as_jsonl: bool, resume: str | None,
                  **values: Any) -> None:
     """Open the app, or (--headless) run a search and print its results."""
     if ctx.invoked_subcommand is not None:
         return
     if not headless:
-        from naswot_tui.tui.app import run_app
+        from naswot_tui.tui.app import make_app
 
-        run_app()
+        tui = make_app()
+        with exit_app_on_signals(tui) as fired:
+            tui.run()
+        if fired:
+            raise typer.Exit(int(ExitCode.INTERRUPTED))
         return
     from naswot_tui.core.engine import Run
+    from naswot_tui.headless import run_headless, signals_cancel_run
 
-    try:
-        if as_json and as_jsonl:
-            raise UsageError("--json and --jsonl are exclusive; pick one")
-        if resume:
-            run = Run.resume(resume, out_dir=None, cache=None if values["cache"] else False)
-        else:
-            run = Run(config_from_cli(values))
-        run.prepare()
-    except NaswotError as exc:
-        raise fail(exc) from None
-    from naswot_tui.headless import run_headless
-
+    with signals_cancel_run():   # SIGTERM/SIGHUP while loading: exit 130 like Ctrl-C, nothing written
+        try:
+            if as_json and as_jsonl:
+                raise UsageError("--json and --jsonl are exclusive; pick one")
+            run = (Run.resume(resume, **_given_on_command_line(ctx, values)) if resume
+                   else Run(config_from_cli(values)))
+            run.prepare()
+        except NaswotError as exc:
+            raise fail(exc) from None
     code = run_headless(run, mode="json" if as_json else "jsonl" if as_jsonl else "text")
     raise typer.Exit(code)
 
@@ -151,25 +200,24 @@ app.callback(invoke_without_command=True)(main_command)
 
 @app.command("runs")
 def runs_command(
-    folder: Optional[str] = typer.Option(None, "--dir", help="Folder of traces (default: user data dir)."),
+    folder: str | None = typer.Option(None, "--dir", help="Folder of traces (default: user data dir)."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """List saved runs (traces), newest first."""
-    from naswot_tui.core.summary import run_summary
+    """List saved runs (traces), newest first; unreadable ones are listed with the reason."""
     from naswot_tui.core.config import default_runs_dir
-    from naswot_tui.core.errors import TraceError
-    from naswot_tui.core.trace import list_traces, read_trace
+    from naswot_tui.core.summary import run_row
+    from naswot_tui.core.trace import list_traces
 
-    rows = []
-    for path in list_traces(Path(folder) if folder else default_runs_dir()):
-        try:
-            rows.append(run_summary(read_trace(path)))
-        except TraceError as exc:
-            typer.echo(f"warning: {exc}", err=True)
+    rows = [run_row(path) for path in list_traces(Path(folder) if folder else default_runs_dir())]
     if as_json:
-        typer.echo(json.dumps(rows, indent=2))
+        from naswot_tui.core.trace import json_safe
+
+        typer.echo(json.dumps(json_safe(rows), indent=2, allow_nan=False))
         return
     for r in rows:
+        if r.get("error"):
+            typer.echo(f"{'unreadable':<10} {r['error']}")
+            continue
         acc = f"{r['acc_mean']:.2f}" if r.get("acc_mean") is not None else "-"
         typer.echo(f"{r['status']:<10} {r['space']:<8} {r['dataset']:<14} N={r['n']:<6} R={r['repeats']:<4} "
                    f"seed={r['seed']:<4} acc={acc:<6} {r['path']}")

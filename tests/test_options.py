@@ -110,9 +110,17 @@ def _valid_configs() -> st.SearchStrategy[RunConfig]:
         return st.none() | path
 
     drawn = st.fixed_dictionaries({opt.name: field(opt) for opt in options() if opt.name != "data"})
-    return st.builds(lambda values, data: RunConfig(**values, data=data if values["data_root"] else
-                                                  ("synthetic" if data == "root" else data)),
-                     drawn, st.sampled_from(option("data").choice_values()))
+    def consistent(values: dict, data: str) -> RunConfig:
+        """The cross-field rules of RunConfig.validate: --data-root means data root, a split
+        file needs a data root, AREA's seed-top-k fits in its pool."""
+        if values["data_root"]:
+            data = "root"
+        elif data == "root":
+            data = "synthetic"
+        return RunConfig(**{**values, "split_file": values["split_file"] if values["data_root"] else None,
+                            "seed_top_k": min(values["seed_top_k"], values["pool_size"])}, data=data)
+
+    return st.builds(consistent, drawn, st.sampled_from(option("data").choice_values()))
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -77,9 +77,9 @@ async def test_choosing_area_exposes_its_options(tmp_path):
         assert shown() == EVOLUTION | AREA_ONLY
         pool = screen.query_one("#pool_size", Input)
         assert pool.region.height == 1 and pool.region.y < 22  # laid out on screen, not only flagged
-        pool.value = "7"
+        pool.value = "17"
         await pilot.pause()
-        assert "--search area --pool-size 7" in _cli_line(screen)
+        assert "--search area --pool-size 17" in _cli_line(screen)
 
 
 @sync
@@ -119,14 +119,21 @@ def _form_configs() -> st.SearchStrategy[RunConfig]:
         if opt.widget is Widget.CHECKBOX:
             return st.booleans()
         if opt.widget is Widget.INTEGER:
-            ints = st.integers(min_value=int(opt.minimum or 0), max_value=10**6)
+            ints = st.integers(min_value=int(opt.minimum or 0), max_value=int(min(opt.maximum or 10**6, 10**6)))
             return st.none() | ints if opt.optional else ints
         if opt.widget is Widget.NUMBER:
             return st.none() | st.floats(min_value=0.5, max_value=1e6, allow_nan=False)
         return text
 
-    return st.fixed_dictionaries({o.name: field(o) for o in options()}).map(
-        lambda v: RunConfig(**{**v, "data": v["data"] if v["data_root"] or v["data"] != "root" else "synthetic"}))
+    def consistent(v: dict) -> RunConfig:
+        """The cross-field rules of RunConfig.validate: --data-root means data root, a split
+        file needs a data root, AREA's seed-top-k fits in its pool."""
+        data = "root" if v["data_root"] else ("synthetic" if v["data"] == "root" else v["data"])
+        split_file = v["split_file"] if v["data_root"] else None
+        return RunConfig(**{**v, "data": data, "split_file": split_file,
+                            "seed_top_k": min(v["seed_top_k"], v["pool_size"])})
+
+    return st.fixed_dictionaries({o.name: field(o) for o in options()}).map(consistent)
 
 
 @sync
@@ -152,7 +159,7 @@ async def test_cli_line_round_trips_through_the_cli_parser(tmp_path):
 @sync
 async def test_form_remembers_every_field(tmp_path):
     """A run started with a non-default value in every field comes back, whole, in the next session."""
-    chosen = RunConfig(space="nats-sss", dataset="cifar100", n=7, repeats=2, seed=11, data="synthetic",
+    chosen = RunConfig(space="nats-sss", dataset="cifar100", n=7, repeats=2, seed=11, data="root",
                        data_root=str(tmp_path / "data"), device="cpu", batch_size=16, hook_rule="relu",
                        search="area", proxy="params", unique=True, pool_size=9, seed_top_k=4, tournament_size=3,
                        budget_evals=30, split_file="split.json", benchmark_file="bench.pth",

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from typing import Optional
 
 import typer
 
@@ -69,7 +68,7 @@ def register(app: typer.Typer) -> None:
                        f"v{c['version']}: {c['scores']}")
 
     @cache_app.command("clear")
-    def clear_command(space: Optional[str] = typer.Option(None, "--space", help="Only this space's scores."),
+    def clear_command(space: str | None = typer.Option(None, "--space", help="Only this space's scores."),
                       yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask.")) -> None:
         """Delete cached scores (all, or one space's); a broken cache is moved aside."""
         from naswot_tui.core.cache import CacheUnusable, ScoreCache

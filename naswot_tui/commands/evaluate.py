@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
-from typing import List
 
 import typer
+
+# Beyond the maximum a bootstrap takes hours (and its intervals stop improving long before).
+MIN_RESAMPLES, MAX_RESAMPLES = 10, 100_000
 
 
 def register(app: typer.Typer) -> None:
     @app.command("evaluate")
     def evaluate_command(
-        traces: List[str] = typer.Argument(..., help="Trace files (see 'naswot-tui runs')."),
+        traces: list[str] = typer.Argument(..., help="Trace files (see 'naswot-tui runs')."),
         as_json: bool = typer.Option(False, "--json", help="Print one JSON document."),
         resamples: int = typer.Option(1000, "--resamples",
                                       help="Bootstrap resamples for the 95% intervals (up to 500 architectures; "
@@ -25,16 +27,17 @@ def register(app: typer.Typer) -> None:
         from naswot_tui.commands.common import fail
         from naswot_tui.core.errors import NaswotError, UsageError
         from naswot_tui.core.evaluate import evaluate_trace, format_evaluation
-        from naswot_tui.core.trace import read_trace
+        from naswot_tui.core.trace import json_safe, read_trace
 
         try:
-            if resamples < 10:
-                raise UsageError(f"--resamples must be at least 10 (got {resamples})")
+            if not MIN_RESAMPLES <= resamples <= MAX_RESAMPLES:
+                raise UsageError(f"--resamples must be {MIN_RESAMPLES} to {MAX_RESAMPLES:,} (got {resamples}); "
+                                 "1000 gives intervals to about 0.01")
             reports = [evaluate_trace(read_trace(path), ("params", "flops") if baselines else (),
                                       resamples=resamples, seed=seed) for path in traces]
         except NaswotError as exc:
             raise fail(exc) from None
         if as_json:
-            typer.echo(json.dumps({"traces": [r.to_json() for r in reports]}, indent=2, allow_nan=False))
+            typer.echo(json.dumps(json_safe({"traces": [r.to_json() for r in reports]}), indent=2, allow_nan=False))
         else:
             typer.echo("\n\n".join(format_evaluation(r) for r in reports))

@@ -7,7 +7,6 @@ naming ``pip install "naswot-tui[plots]"`` (exit 2).
 from __future__ import annotations
 
 import importlib
-from typing import List
 
 import typer
 
@@ -17,7 +16,7 @@ from naswot_tui.plots import FORMATS, KINDS
 def register(app: typer.Typer) -> None:
     @app.command("plot")
     def plot_command(
-        traces: List[str] = typer.Argument(..., help="Trace files (see 'naswot-tui runs')."),
+        traces: list[str] = typer.Argument(..., help="Trace files (see 'naswot-tui runs')."),
         kind: str = typer.Option(..., "--kind", help=" | ".join(KINDS) + "."),
         out: str = typer.Option(..., "--out", help="Figure file: ." + ", .".join(FORMATS) + "."),
         bands: int = typer.Option(4, "--bands", help="kernel: accuracy bands (rows)."),

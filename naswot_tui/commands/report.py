@@ -44,18 +44,19 @@ def register(app: typer.Typer) -> None:
 def _traces(traces: list[str] | None, fmt: str) -> str:
     from naswot_tui.core.errors import UsageError
     from naswot_tui.core.report import build_report, to_markdown
-    from naswot_tui.core.trace import read_trace
+    from naswot_tui.core.trace import json_safe, read_trace
 
     if not traces:
         raise UsageError("report needs trace files (naswot-tui report TRACE...) or --protocol paper")
     report = build_report([read_trace(path) for path in traces])
-    return json.dumps(report, indent=2, allow_nan=False) if fmt == "json" else to_markdown(report)
+    return json.dumps(json_safe(report), indent=2, allow_nan=False) if fmt == "json" else to_markdown(report)
 
 
 def _protocol(protocol: str, traces: list[str] | None, fmt: str, seed: int, repeats: int,
               scores: str | None) -> str:
     from naswot_tui.core.errors import UsageError
     from naswot_tui.core.protocol import run_protocol, space_scores, to_markdown
+    from naswot_tui.core.trace import json_safe
 
     if protocol != "paper":
         raise UsageError(f"--protocol must be paper (got {protocol!r})")
@@ -64,4 +65,4 @@ def _protocol(protocol: str, traces: list[str] | None, fmt: str, seed: int, repe
     if repeats < 1:
         raise UsageError(f"--repeats must be at least 1 (got {repeats})")
     result = run_protocol(space_scores(scores), seed=seed, repeats=repeats)
-    return json.dumps(result, indent=2, allow_nan=False) if fmt == "json" else to_markdown(result)
+    return json.dumps(json_safe(result), indent=2, allow_nan=False) if fmt == "json" else to_markdown(result)

@@ -38,6 +38,11 @@ HOOK_RULES = ("reference", "relu")
 NB101_AGGREGATES = ("mean", "max")
 AMP_MODES = (None, "bf16", "fp16")
 _DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?|all")
+# Upper bounds: past them a draw, a batch or the trace cannot fit in memory or on disk, so a typo
+# (``--n 10^15``) is a usage error before anything starts, not a MemoryError inside a run.
+MAX_N = 10_000_000          # NB101 has 423,624 cells; 10M draws per repeat is already ~1 GB of trace
+MAX_REPEATS = 1_000_000
+MAX_BATCH = 65_536
 
 
 class Group(str, Enum):
@@ -91,6 +96,7 @@ class Option:
     noun: str = ""                         # "unknown <noun> 'x'" in errors
     minimum: float | None = None           # value >= minimum
     above: float | None = None             # value > above
+    maximum: float | None = None           # value <= maximum (beyond it a run cannot fit in memory)
     hint: str = ""                         # appended to range errors
     check: Callable[[Any], Any] | None = None   # extra check; returns the canonical value
     off_flag: str | None = None            # for a checkbox that is on by default: "--no-cache"
@@ -173,6 +179,8 @@ class Option:
             raise UsageError(f"{self.flag} must be at least {self.minimum:g} (got {value}){self.hint}")
         if self.above is not None and value <= self.above:
             raise UsageError(f"{self.flag} must be greater than {self.above:g} (got {value}){self.hint}")
+        if self.maximum is not None and value > self.maximum:
+            raise UsageError(f"{self.flag} must be at most {self.maximum:,.0f} (got {value}){self.hint}")
         return value
 
     def to_args(self, value: Any) -> list[str]:
@@ -252,14 +260,14 @@ class RunConfig:
         "cifar10", flag="--dataset", label="Dataset", group=B, widget=Widget.SELECT,
         help="cifar10 | cifar100 | ImageNet16-120 | imagenet.", choices=_datasets, noun="dataset")
     n: int = _option(  # architectures scored per repeat (NASWOT-N)
-        100, flag="--n", label="Sample size N", group=B, widget=Widget.INTEGER, minimum=1,
+        100, flag="--n", label="Sample size N", group=B, widget=Widget.INTEGER, minimum=1, maximum=MAX_N,
         help="Architectures scored per repeat, or 'all' (every architecture once).",
         metavar="N|all", cli_type=str)
     repeats: int = _option(
-        1, flag="--repeats", label="Repeats", group=B, widget=Widget.INTEGER, minimum=1,
+        1, flag="--repeats", label="Repeats", group=B, widget=Widget.INTEGER, minimum=1, maximum=MAX_REPEATS,
         help="Independent repeats (the paper: 500).")
     seed: int = _option(
-        1, flag="--seed", label="Seed", group=B, widget=Widget.INTEGER, minimum=0,
+        1, flag="--seed", label="Seed", group=B, widget=Widget.INTEGER, minimum=0, maximum=2**63 - 1,
         help="Run seed: draws, batch and initialisation derive from it.")
     data: str = _option(
         "embedded", flag="--data", label="Data source", group=B, widget=Widget.SELECT,
@@ -273,7 +281,7 @@ class RunConfig:
         help="auto | cpu | cuda | cuda:N | all (one worker per GPU).",
         suggestions=("auto", "cpu"), check=_check_device, describe=lambda d: _DEVICE_LABELS.get(d, d))
     batch_size: int = _option(
-        128, flag="--batch-size", label="Batch size", group=B, widget=Widget.INTEGER, minimum=2,
+        128, flag="--batch-size", label="Batch size", group=B, widget=Widget.INTEGER, minimum=2, maximum=MAX_BATCH,
         help="Images in the scoring batch (paper: 128).", hint="; the paper uses 128")
     hook_rule: str = _option(
         "reference", flag="--hook-rule", label="Hook rule", group=B, widget=Widget.SELECT,
@@ -350,9 +358,23 @@ class RunConfig:
             self.data = "root"   # --data-root alone means "read from that folder"
         for opt in options():
             setattr(self, opt.name, opt.check_value(getattr(self, opt.name)))
+        self._check_combinations()
+        return self
+
+    def _check_combinations(self) -> None:
+        """Cross-field rules: flags that contradict each other or would be silently ignored."""
         if self.data == "root" and not self.data_root:
             raise UsageError("data source 'root' needs --data-root DIR")
-        return self
+        if self.data_root and self.data != "root":
+            raise UsageError(f"--data-root is read only with --data root, not --data {self.data}; "
+                             "drop --data-root or --data")
+        if self.split_file and not self.data_root:
+            raise UsageError("--split-file restricts draws from --data-root images; "
+                             "pass --data-root DIR or drop --split-file")
+        if self.search == "area" and self.seed_top_k > self.pool_size:
+            raise UsageError(f"--seed-top-k {self.seed_top_k} is larger than --pool-size {self.pool_size}: "
+                             "AREA seeds its population from the pool's best; raise --pool-size or lower "
+                             "--seed-top-k")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

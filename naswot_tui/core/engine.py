@@ -15,16 +15,18 @@ import platform
 import queue
 import threading
 import time
+import warnings
 import weakref
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Any
 
 import numpy as np
 
 from naswot_tui import __version__
 from naswot_tui.core.benchmarks import GroundTruth, ground_truth_for
-from naswot_tui.core.config import RunConfig, default_runs_dir
+from naswot_tui.core.config import RunConfig, default_runs_dir, options
 from naswot_tui.core.data import Batch, make_batch
 from naswot_tui.core.errors import RunCancelled, TraceError, UsageError
 from naswot_tui.core.events import (
@@ -37,7 +39,7 @@ from naswot_tui.core.events import (
     RunStarted,
 )
 from naswot_tui.core.search import Cancelled, Control, ResumeState, naswot_search, summarize
-from naswot_tui.core.trace import SCHEMA, Trace, TraceSink, new_trace_path, read_trace
+from naswot_tui.core.trace import SCHEMA, Trace, TraceLock, TraceSink, new_trace_path, read_trace
 
 # ------------------------------------------------------------------ devices
 
@@ -468,40 +470,77 @@ class Run:
     """One search run: configuration, trace, and the event stream."""
 
     def __init__(self, config: RunConfig, trace_path: Path | None = None, control: Control | None = None,
-                 resume_from: Trace | None = None, sinks: Iterable = (), parts: RunParts | None = None) -> None:
+                 resume_from: Trace | None = None, sinks: Iterable[Any] = (), parts: RunParts | None = None) -> None:
         self.config = config.validate()
         self.parts = parts
         self._created = (parts.created if parts and parts.created else None) or _now_iso
         self.control = control or Control()
         self.resume_from = resume_from
         self.trace_path = Path(trace_path) if trace_path else None
-        self.space = self.truth = self.device = self.evaluator = None
+        # Set by prepare(). Duck-typed: a caller's RunParts may bring stand-ins (the TUI's fake).
+        self.space: Any = None          # SearchSpace
+        self.truth: Any = None          # GroundTruth
+        self.device: Any = None         # torch.device (None with RunParts)
+        self.evaluator: Any = None      # ArchEvaluator or RunParts.evaluator
         self._first_batch: RepeatStarted | None = None
         self.status = "pending"
         self.finished: list[RepeatFinished] = []
         #: extra sinks after the trace: objects with on_event(event) and close(end: RunFinished)
-        self.sinks: list = list(sinks)
+        self.sinks: list[Any] = list(sinks)
+        self._lock: TraceLock | None = None   # held from Run.resume (or the trace's creation) to the footer
+
+    #: settings a resume may change: how scores are looked up or loaded, never what is scored
+    RESUME_MAY_CHANGE = ("cache", "device", "trust_benchmark_file")
 
     @classmethod
     def resume(cls, path: str | Path, control: Control | None = None, parts: RunParts | None = None,
-               **overrides) -> "Run":
-        """Continue an incomplete (or cancelled) trace in place."""
-        trace = read_trace(path)
-        if trace.status == "completed":
-            raise TraceError(f"trace {path} is already completed; nothing to resume")
-        config = trace.config
-        for key, value in overrides.items():
-            if value is not None:
-                setattr(config, key, value)
-        return cls(config, trace_path=Path(path), control=control, resume_from=trace, parts=parts)
+               **given: Any) -> Run:
+        """Continue an incomplete (or cancelled) trace in place.
+
+        Locks the trace first (a second writer is refused, naming the first)
+        and reads it under the lock. ``given`` are settings the caller was
+        handed (``None`` = not given): those in ``RESUME_MAY_CHANGE`` apply,
+        any other must equal the trace's own value, else UsageError (a resume
+        continues the run the trace describes, never another one).
+        """
+        if not Path(path).is_file():
+            read_trace(path)   # the reader's one-line error (missing, a directory); no lock file left behind
+        lock = TraceLock.acquire(path)
+        try:
+            trace = read_trace(path)
+            if trace.status == "completed":
+                raise TraceError(f"trace {path} is already completed; nothing to resume")
+            config = _resumed_config(trace, given)
+            run = cls(config, trace_path=Path(path), control=control, resume_from=trace, parts=parts)
+        except BaseException:
+            lock.release()
+            raise
+        run._lock = lock
+        return run
 
     def prepare(self) -> None:
-        """Resolve everything that can fail on user input (exit codes 2/3)."""
+        """Resolve everything that can fail on user input (exit codes 2/3); a resume is
+        checked against its trace here, before anything is appended."""
+        try:
+            self._prepare()
+            if self.resume_from is not None:
+                self._check_resumable(self.resume_from)
+        except BaseException:
+            self.release()
+            raise
+
+    def release(self) -> None:
+        """Give up the trace's lock (a run that never starts; the footer releases it otherwise)."""
+        if self._lock is not None:
+            self._lock.release()
+
+    def _prepare(self) -> None:
         from naswot_tui.core.spaces import get_space
 
         c = self.config
         parts = self.parts
-        self.space = parts.space if parts else get_space(c.space, c.benchmark_file)
+        self.space = parts.space if parts else get_space(c.space, c.benchmark_file,
+                                                         trust_benchmark_file=c.trust_benchmark_file)
         if c.dataset not in self.space.datasets:
             if c.dataset == "cifar10" and len(self.space.datasets) == 1:
                 c.dataset = self.space.datasets[0]  # e.g. NDS ImageNet sweeps: the default follows the space
@@ -517,6 +556,9 @@ class Run:
             self.truth = ground_truth_for(c.space, c.benchmark_file, c.nb101_aggregate,
                                           trust_benchmark_file=c.trust_benchmark_file)
             self.device = resolve_device(c.device, c.tf32)
+            if c.amp and self.device.type == "cpu":
+                warnings.warn(f"--amp {c.amp} on the CPU changes scores and is usually much slower than fp32; "
+                              "leave --amp out on CPU", stacklevel=2)
             self.evaluator = ArchEvaluator(c, self.space, self.truth, self.device)
         self._first_batch = self.evaluator.begin_repeat(0)  # loads the data now: a bad --data-root fails
         #                                                     before a trace exists
@@ -524,8 +566,50 @@ class Run:
             folder = Path(c.out_dir).expanduser() if c.out_dir else default_runs_dir()
             self.trace_path = new_trace_path(folder, c)
 
-    def header(self) -> dict:
+    def _check_resumable(self, trace: Trace) -> None:
+        """The trace describes this run: same header, same data, same draws (else TraceError, exit 2)."""
+        c, header, where = self.config, trace.header, f"cannot resume {trace.path}"
+        for key, value in (("seed", c.seed), ("batch_size", c.batch_size), ("hook_rule", c.hook_rule),
+                           ("proxy", c.proxy), ("data_source", c.data)):
+            if key in header and header[key] != value:
+                raise TraceError(f"{where}: its header says {key} {header[key]!r} but its config says {value!r}; "
+                                 "the header was edited (start a new run)")
+        recorded = {r: rec.get("batch_fingerprint") for r, rec in trace.repeat_starts.items()}
+        recorded.setdefault(0, header.get("batch_fingerprint"))
+        if header.get("batch_fingerprint") not in (None, recorded[0]):
+            raise TraceError(f"{where}: repeat 1 started on batch {recorded[0]} but the header names "
+                             f"batch {header['batch_fingerprint']}; the trace was edited (start a new run)")
+        todo = sorted(r for r in recorded if r not in trace.repeat_ends)
+        for r in sorted({0, *todo}):
+            now = self._first_batch if r == 0 else self.evaluator.begin_repeat(r)
+            if recorded[r] and now is not None and now.batch_fingerprint != recorded[r]:
+                raise TraceError(f"{where}: the data changed since it was written: repeat {r + 1}'s batch is "
+                                 f"now {now.batch_fingerprint} ({now.batch}), the trace was scored on {recorded[r]}; "
+                                 "restore the data the run used, or start a new run")
+        if c.search == "naswot":
+            self._check_draws(trace, sorted({0, *todo}))
+
+    def _check_draws(self, trace: Trace, repeats: list[int]) -> None:
+        """Recorded candidates are the ones this config draws (an edited seed or N shows here)."""
+        from naswot_tui.core.search import sample_indices
+
         c = self.config
+        for r in repeats:
+            scored = trace.scores_of(r)
+            if not scored:
+                continue
+            draw = sample_indices(self.space, c.n, c.seed, r, c.unique)
+            for s in scored:
+                if s.i >= len(draw) or draw[s.i] != s.index:
+                    expected = draw[s.i] if s.i < len(draw) else "nothing"
+                    raise TraceError(f"cannot resume {trace.path}: repeat {r + 1} step {s.i} is architecture "
+                                     f"{s.index}, but seed {c.seed} with N={c.n} draws {expected} there; the "
+                                     "header's config was edited (start a new run)")
+
+    def header(self) -> dict[str, Any]:
+        c = self.config
+        if self._first_batch is None:
+            raise RuntimeError("Run.header() before prepare()")   # a programming error, not user input
         return {
             "type": "header", "schema": SCHEMA, "config": c.to_dict(), "created": self._created(),
             "space_size": self.space.size, "ground_truth": self.truth.source,
@@ -551,7 +635,7 @@ class Run:
             resume.finished = dict(t.repeat_ends)
             resume.scored = {(s.repeat, s.i): s for s in t.scores}
             yield RunStarted(t.header)
-            yield LogMessage("info", f"resuming {self.trace_path.name}: {len(t.scores)} scores, "
+            yield LogMessage("info", f"resuming {t.path.name}: {len(t.scores)} scores, "
                                      f"{len(t.repeat_ends)} repeat(s) already done")
         else:
             yield RunStarted(self.header())
@@ -567,7 +651,13 @@ class Run:
         """
         if self.space is None:
             self.prepare()
-        sinks = [TraceSink(self.trace_path, resume_from=self.resume_from), *self.sinks]
+        if self.trace_path is None:
+            raise RuntimeError("prepare() names the trace")   # unreachable once prepared
+        try:
+            sinks = [TraceSink(self.trace_path, resume_from=self.resume_from, lock=self._lock), *self.sinks]
+        except BaseException:
+            self.release()
+            raise
         status, error = "failed", None
         self.status = "running"
         try:
@@ -580,9 +670,10 @@ class Run:
             status = "completed"
         except Cancelled:
             status = "cancelled"
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:  # Ctrl-C; the headless front end turns SIGTERM/SIGHUP into one too
             status = "cancelled"
-            raise RunCancelled(f"interrupted; trace saved to {self.trace_path} (resume with --resume)") from None
+            reason = str(exc) or "interrupted"
+            raise RunCancelled(f"{reason}; trace saved to {self.trace_path} (resume with --resume)") from None
         except BaseException as exc:
             error = f"{type(exc).__name__}: {exc}"
             raise
@@ -592,9 +683,42 @@ class Run:
             try:
                 self.evaluator.close()  # pending cache rows, helper threads
             finally:
-                for sink in sinks:
-                    sink.close(end)
+                try:
+                    for sink in sinks:
+                        sink.close(end)
+                finally:
+                    self.release()   # the trace sink released it already; this covers a sink that failed
         yield end
+
+
+def _resumed_config(trace: Trace, given: dict[str, Any]) -> RunConfig:
+    """The trace's config, checked, with the settings a resume may change applied.
+
+    A given setting that differs from the trace's (after canonicalising, so
+    ``--space nats-tss`` equals ``nb201``) is a UsageError naming both values.
+    """
+    try:
+        config = trace.config.validate()
+    except UsageError as exc:
+        raise TraceError(f"cannot resume {trace.path}: its header config is invalid ({exc})") from None
+    by_name = {opt.name: opt for opt in options()}
+    for name, value in given.items():
+        if value is None or name not in by_name:
+            continue
+        if name in Run.RESUME_MAY_CHANGE:
+            setattr(config, name, by_name[name].check_value(value))
+            continue
+        opt = by_name[name]
+        wanted = opt.check_value(value)
+        if name == "data_root" and wanted is not None and config.data_root is not None:
+            same = Path(wanted).expanduser().resolve() == Path(config.data_root).expanduser().resolve()
+        else:
+            same = wanted == getattr(config, name)
+        if not same:
+            raise UsageError(f"--resume {trace.path}: {opt.flag} {wanted} contradicts the trace's "
+                             f"{getattr(config, name)!r}; a resume continues the run as recorded: "
+                             f"drop {opt.flag} (or start a new run)")
+    return config
 
 
 def batched(events: Iterable[Event], interval: float = 0.15) -> Iterator[list[Event]]:
@@ -607,7 +731,7 @@ def batched(events: Iterable[Event], interval: float = 0.15) -> Iterator[list[Ev
     one message per batch, never one per architecture. An exception in the
     producer is re-raised here after the events before it.
     """
-    items: queue.Queue = queue.Queue()
+    items: queue.Queue[Any] = queue.Queue()
     done = object()
 
     def produce() -> None:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 from typing import Any
 
+from naswot_tui.core.errors import NaswotError
 from naswot_tui.core.search import is_better, summarize
-from naswot_tui.core.trace import Trace
+from naswot_tui.core.trace import Trace, lock_holder, read_trace
 
 
 def run_summary(trace: Trace) -> dict[str, Any]:
@@ -28,6 +30,22 @@ def run_summary(trace: Trace) -> dict[str, Any]:
         "hook_rule": trace.header.get("hook_rule"), "batch_size": trace.header.get("batch_size"),
         "data": trace.header.get("data"),
     }
+
+
+def run_row(path: Path) -> dict[str, Any]:
+    """``run_summary`` of the trace at ``path``, or a row marking it unreadable with the reason
+    (``status`` "unreadable", ``error``): one bad trace never hides the others. A trace whose
+    writer is alive (it holds the lock) is ``running``, not ``incomplete``."""
+    try:
+        row = run_summary(read_trace(path))
+    except NaswotError as exc:
+        return {"path": str(path), "name": Path(path).name, "status": "unreadable", "error": str(exc)}
+    except Exception as exc:  # noqa: BLE001 - a reader bug must not hide the other runs either
+        return {"path": str(path), "name": Path(path).name, "status": "unreadable",
+                "error": f"{path}: {type(exc).__name__}: {exc}"}
+    if row["status"] == "incomplete" and lock_holder(path) is not None:
+        row["status"] = "running"
+    return row
 
 
 def best_so_far(trace: Trace, repeat: int = 0) -> tuple[list[float | None], list[float | None]]:

@@ -21,7 +21,8 @@ COLUMNS = (("status", "status", 12), ("space", "space", 7), ("dataset", "dataset
            ("repeats", "R", 3), ("seed", "seed", 5), ("best_score", "best", 8), ("acc", "pick acc", 12),
            ("duration_s", "time", 5), ("created", "date", 11))   # widths include a space: fits 80 columns
 SHORT_DATASET = {"ImageNet16-120": "IN16-120"}
-STATUS_STYLE = {"completed": "green", "cancelled": "yellow", "incomplete": "magenta", "failed": "red"}
+STATUS_STYLE = {"completed": "green", "cancelled": "yellow", "incomplete": "magenta", "failed": "red",
+                "running": "cyan", "unreadable": "bold red"}
 
 
 def _fit(text: str, width: int) -> str:
@@ -97,22 +98,22 @@ class RunsScreen(Screen):
 
     @work(thread=True, group="runs-load", exclusive=True, exit_on_error=False)
     def _load(self, folder: Path) -> None:
-        from naswot_tui.core.summary import run_summary
-        from naswot_tui.core.errors import NaswotError
-        from naswot_tui.core.trace import list_traces, read_trace
+        from naswot_tui.core.summary import run_row
+        from naswot_tui.core.trace import list_traces
 
-        rows, errors = [], []
-        for path in list_traces(folder):
-            try:
-                rows.append(run_summary(read_trace(path)))
-            except NaswotError as exc:
-                errors.append(str(exc))
-        self.post_message(self.Loaded(rows, errors))
+        rows: list[dict] = []
+        try:
+            # run_row never raises: a bad trace becomes a row marked "unreadable" with its reason
+            rows = [run_row(path) for path in list_traces(folder)]
+        except OSError as exc:  # the folder itself (permissions, gone mid-listing)
+            self.post_message(self.Loaded(rows, [f"cannot list {folder}: {exc}"]))
+            return
+        self.post_message(self.Loaded(rows, [r["error"] for r in rows if r.get("error")]))
 
     @on(Loaded)
     def _loaded(self, message: Loaded) -> None:
         self.rows = message.rows
-        self.marked &= {r["path"] for r in self.rows}
+        self.marked &= {r["path"] for r in self.rows if not r.get("error")}
         if message.errors:
             self.notify("\n".join(message.errors[:3]), title=f"{len(message.errors)} unreadable trace(s)",
                         severity="warning")
@@ -137,6 +138,12 @@ class RunsScreen(Screen):
         room = self.app.size.width - sum(w for key, _, w in COLUMNS if key != "space") - 2  # 2: scrollbar
         space_width = table.columns["space"].width = max(7, min(widest + 1, 20, room))
         for r in visible:
+            if r.get("error"):   # an unreadable trace: its reason where the run's values would be
+                mark = "▶" if r["path"] in self.marked else " "
+                reason = r["error"].replace(str(r["path"]), r["name"])
+                table.add_row(Text(mark + "unreadable", style=STATUS_STYLE["unreadable"]),
+                              *self._reason_cells(reason, space_width), key=r["path"])
+                continue
             acc = "-" if r.get("acc_mean") is None else (
                 f"{r['acc_mean']:.2f}±{r['acc_std']:.2f}" if (r.get("repeats_done") or 0) > 1
                 else f"{r['acc_mean']:.2f}")
@@ -155,7 +162,20 @@ class RunsScreen(Screen):
         sort_name = COLUMNS[self.sort_index][1]
         self.query_one("#runs-status", Static).update(Text(
             f"{len(visible)}/{len(self.rows)} runs in {self.app.settings.runs_dir}  "
-            f"sort {sort_name} {'↓' if self.sort_reverse else '↑'} (s)  marked {len(self.marked)}  enter replay  / filter"))
+            f"sort {sort_name} {'↓' if self.sort_reverse else '↑'} (s)  marked {len(self.marked)}  "
+            "enter replay  / filter"))
+
+    @staticmethod
+    def _reason_cells(reason: str, space_width: int) -> list[str]:
+        """The reason a trace is unreadable, spread over the columns after the status."""
+        widths = [space_width, *(w for key, _, w in COLUMNS if key not in ("status", "space"))]
+        cells = []
+        for width in widths:
+            cells.append(reason[:width - 1])
+            reason = reason[width - 1:]
+        if reason:
+            cells[-1] = cells[-1][:-1] + "…"
+        return cells
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self) -> None:
@@ -201,14 +221,23 @@ class RunsScreen(Screen):
         else:
             self.app.action_mode("live" if self.app.state.status != "idle" else "setup")
 
+    def _readable(self, row: dict | None) -> bool:
+        if row is not None and row.get("error"):
+            self.notify(row["error"], title="Unreadable trace", severity="error")
+            return False
+        return row is not None
+
     def action_open(self) -> None:
         row = self._current()
-        if row is not None:
+        if row is not None and self._readable(row):
             self.app.replay_run(row["path"])
 
     def action_mark(self) -> None:
         row = self._current()
         if row is None:
+            return
+        if row.get("error") and row["path"] not in self.marked:
+            self._readable(row)
             return
         if row["path"] in self.marked:
             self.marked.discard(row["path"])
@@ -229,7 +258,12 @@ class RunsScreen(Screen):
 
     def action_resume(self) -> None:
         row = self._current()
-        if row is None:
+        if not self._readable(row):
+            return
+        assert row is not None
+        if row["status"] == "running":
+            self.notify("That run is being written by another process; it cannot be resumed now.",
+                        severity="warning")
             return
         if row["status"] == "completed":
             self.notify("That run is completed; nothing to resume.", severity="warning")
