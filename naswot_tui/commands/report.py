@@ -62,7 +62,7 @@ def _protocol(protocol: str, traces: list[str] | None, fmt: str, seed: int, repe
         raise UsageError(f"--protocol must be paper (got {protocol!r})")
     if traces:
         raise UsageError("--protocol paper takes no trace files; drop them or drop --protocol")
-    if repeats < 1:
-        raise UsageError(f"--repeats must be at least 1 (got {repeats})")
+    if not 1 <= repeats <= 100_000:
+        raise UsageError(f"--repeats must be between 1 and 100000 (got {repeats}); the paper uses 500")
     result = run_protocol(space_scores(scores), seed=seed, repeats=repeats)
     return json.dumps(json_safe(result), indent=2, allow_nan=False) if fmt == "json" else to_markdown(result)
