@@ -22,7 +22,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tui_helpers import fake_settings, fake_trace, sync, wait_until
 from typer.testing import CliRunner
 
 from naswot_tui.cli import _register_subcommands, app
@@ -31,6 +30,7 @@ from naswot_tui.core.engine import Run
 from naswot_tui.core.errors import TraceError, UsageError
 from naswot_tui.core.trace import lock_holder, read_trace
 from naswot_tui.tui.app import make_app
+from tui_helpers import fake_settings, fake_trace, sync, wait_until
 
 _register_subcommands()
 

@@ -6,12 +6,12 @@ import math
 
 import numpy as np
 import pytest
-from tui_helpers import fake_settings, sync, wait_until
 
 from naswot_tui.core.stats import kendall
 from naswot_tui.tui.app import make_app
 from naswot_tui.tui.screens.kernel import KernelScreen, analyse, compute_kernel, fake_kernel
 from naswot_tui.tui.widgets.braille import BRAILLE_BASE, braille_points, half_block_heatmap
+from tui_helpers import fake_settings, sync, wait_until
 
 
 def test_braille_points_put_each_dot_where_it_belongs():
@@ -127,9 +127,8 @@ def test_nds_picks_are_drawn_not_printed():
     """AnyNet nets draw one line per stage with its depth and width; cell nets draw each node's two ops."""
     import json
 
-    from nds_fixtures import ANYNET_NETS, CELL_NETS
-
     from naswot_tui.tui.widgets.nds import nds_lines
+    from nds_fixtures import ANYNET_NETS, CELL_NETS
 
     net = ANYNET_NETS["ResNet"][0]
     lines = ["".join(c for c, _ in line) for line in nds_lines(json.dumps(net))]

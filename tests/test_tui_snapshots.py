@@ -13,13 +13,13 @@ import os
 from pathlib import Path
 
 import pytest
-from tui_helpers import fake_settings, fake_trace, wait_until
 
 from naswot_tui.tui.app import make_app
 from naswot_tui.tui.screens.compare import CompareScreen
 from naswot_tui.tui.screens.confirm import ConfirmScreen
 from naswot_tui.tui.screens.help import HelpScreen
 from naswot_tui.tui.themes import builtin_themes_dir
+from tui_helpers import fake_settings, fake_trace, wait_until
 
 SIZES = [pytest.param((80, 24), id="80x24"), pytest.param((160, 48), id="160x48")]
 THEMES = sorted(p.stem for p in builtin_themes_dir().glob("*.toml"))
@@ -230,12 +230,12 @@ def test_nds_pick_diagrams(snap_compare, size):
     """NDS picks as diagrams, not JSON: a DARTS genotype (both cells' node equations) and a ResNeXt's stages."""
     import json
 
-    from nds_fixtures import ANYNET_NETS, CELL_NETS
     from textual.app import App
     from textual.containers import Horizontal
 
     from naswot_tui.tui.app import APP_VARIABLES
     from naswot_tui.tui.widgets.cell import CellDiagram
+    from nds_fixtures import ANYNET_NETS, CELL_NETS
 
     class Picks(App):
         CSS = "CellDiagram { width: 1fr; height: auto; padding: 0 1; }"
