@@ -27,6 +27,7 @@ from naswot_tui.core.benchmarks import GroundTruth, ground_truth_for
 from naswot_tui.core.config import RunConfig, default_runs_dir
 from naswot_tui.core.data import Batch, make_batch
 from naswot_tui.core.errors import RunCancelled, TraceError, UsageError
+from naswot_tui.core.executors.worker import score_architecture
 from naswot_tui.core.events import (
     ArchScored,
     Event,
@@ -91,16 +92,6 @@ def device_label(device) -> str:
     if device.type == "cuda":
         return f"{device} ({torch.cuda.get_device_name(device)})"
     return "cpu"
-
-
-def is_out_of_memory(exc: BaseException) -> bool:
-    import torch
-
-    if isinstance(exc, torch.cuda.OutOfMemoryError):
-        return True
-    text = str(exc)
-    return isinstance(exc, (RuntimeError, MemoryError)) and (
-        "out of memory" in text or "DefaultCPUAllocator" in text or isinstance(exc, MemoryError))
 
 
 # ------------------------------------------------------------------ scoring
@@ -193,6 +184,12 @@ class ArchEvaluator:
         self._ahead: dict[int, tuple[int, object]] = {}   # i -> (index, future)
         self._draw: list[int] = []
         self._build_lock = threading.Lock()
+        # --executor procs | ray: workers elsewhere (core/executors); None = score here
+        from naswot_tui.core.executors import make_executor
+
+        self.executor = make_executor(config, device)
+        if self.executor is not None:
+            self.executor.start()
 
     # ------------------------------------------------------------ batches
     def batch_for(self, repeat: int) -> Batch:
@@ -285,6 +282,8 @@ class ArchEvaluator:
         """Write pending scores and stop helper threads (also runs at exit)."""
         self._drop_ahead()
         self._flush()
+        if self.executor is not None:
+            self.executor.close()
         if self._pool is not None:
             self._pool.shutdown(wait=True)
             self._pool = None
@@ -296,15 +295,7 @@ class ArchEvaluator:
         started = time.perf_counter()
         # Cache hits: 500 x 1000 of them must take seconds, so the record's
         # fields are resolved once per architecture and reused.
-        ready = self._ready.get(index)
-        if ready is None:
-            hit = self._hits.get(index) if self._hits else None
-            if hit is None and self.cache is not None:
-                hit = self._lookup(index)
-            if hit is not None:
-                known = self.truth.params(index)
-                ready = self._ready[index] = (hit.arch, hit.score, known if known is not None else hit.params,
-                                              self.truth.accuracy(index, self.config.dataset, "test", 200))
+        ready = self._known(index)
         if ready is not None:
             return ArchScored(repeat, i, index, ready[0], ready[1], time.perf_counter() - started, ready[2],
                               ready[3], None, False, {"cached": True})
@@ -325,6 +316,54 @@ class ArchEvaluator:
             error=error,
         )
 
+    def _known(self, index: int):
+        """(arch, score, params, acc) of a cached architecture, else None."""
+        ready = self._ready.get(index)
+        if ready is None:
+            hit = self._hits.get(index) if self._hits else None
+            if hit is None and self.cache is not None:
+                hit = self._lookup(index)
+            if hit is not None:
+                known = self.truth.params(index)
+                ready = self._ready[index] = (hit.arch, hit.score, known if known is not None else hit.params,
+                                              self.truth.accuracy(index, self.config.dataset, "test", 200))
+        return ready
+
+    # ------------------------------------------------------------ executors
+    def score_many(self, repeat: int, items: list[tuple[int, int]]) -> Iterator[ArchScored]:
+        """Score ``(i, index)`` pairs of ``repeat``; records in the order they are ready.
+
+        Local: one by one, as ``__call__`` (lazily, so the search can pause or
+        cancel between architectures). Other executors: cache hits at once, the
+        misses go to the workers in chunks and come back in arrival order.
+        """
+        if self.executor is None:
+            for i, index in items:
+                yield self(repeat, i, index)
+            return
+        if self._repeat != repeat:
+            self.begin_repeat(repeat)
+        misses = []
+        for i, index in items:
+            ready = self._known(index)
+            if ready is None:
+                misses.append((i, index))
+            else:
+                yield ArchScored(repeat, i, index, ready[0], ready[1], 0.0, ready[2], ready[3], None, False,
+                                 {"cached": True})
+        for res in self.executor.run(repeat, self._batch.fingerprint, misses):
+            arch = res.arch if res.arch is not None else self._arch(res.index)
+            if res.error is None and res.score is not None:
+                self._remember(res.index, arch, res.score, res.params, res.t_s)
+            known = self.truth.params(res.index)
+            yield ArchScored(repeat=repeat, i=res.i, index=res.index, arch=arch, score=res.score, t_s=res.t_s,
+                             params=known if known is not None else res.params,
+                             acc=self.truth.accuracy(res.index, self.config.dataset, "test", 200), error=res.error)
+
+    def worker_states(self) -> list:
+        """Per-worker state (core.executors.WorkerState) for front ends; empty for local runs."""
+        return self.executor.states() if self.executor is not None else []
+
     def _arch(self, index: int) -> str:
         arch = self._arch_names.get(index)
         if arch is None:
@@ -333,44 +372,8 @@ class ArchEvaluator:
 
     def _score(self, index: int, batch, device, stream):
         """(arch, score, params, error, seconds) of one architecture; never raises."""
-        import contextlib
-
-        import torch
-
-        from naswot_tui.core.scoring import count_params, init_seed
-
-        started = time.perf_counter()
-        arch = self._arch(index)
-        score = params = None
-        error = None
-        if self.proxy.known_cost is not None:
-            # params / FLOPs the space can compute: no network, no forward pass.
-            from naswot_tui.core.scoring import score_from_costs
-
-            known = score_from_costs(self.proxy, self.space, arch, tuple(batch.shape[1:]))
-            if known is not None:
-                return arch, known[0], known[1] / 1e6, None, time.perf_counter() - started
-        try:
-            with self._build_lock:  # the global RNG seeds default init: one build at a time
-                torch.manual_seed(init_seed(self.config.seed, index))
-                model = self.space.build(arch, num_classes=1)
-            with torch.cuda.stream(stream) if stream is not None else contextlib.nullcontext():
-                model = model.to(device)
-                params = count_params(model) / 1e6
-                if self.amp:
-                    dtype = torch.bfloat16 if self.amp == "bf16" else torch.float16
-                    with torch.autocast(device_type=device.type, dtype=dtype):
-                        score = float(self.proxy.fn(model, batch))
-                else:
-                    score = float(self.proxy.fn(model, batch))
-            del model
-        except Exception as exc:  # noqa: BLE001 - one bad architecture never stops a search
-            error = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
-            if is_out_of_memory(exc):
-                error = "OOM: " + error
-                if device.type == "cuda":
-                    torch.cuda.empty_cache()
-        return arch, score, params, error, time.perf_counter() - started
+        return score_architecture(self.space, self.proxy, self.config.seed, self.amp, self._arch(index), index,
+                                  batch, device, stream, self._build_lock)
 
     # ------------------------------------------------------------ in flight
     def _inflight_per_device(self) -> int:
@@ -388,7 +391,7 @@ class ArchEvaluator:
         import torch
 
         per_device = self._inflight_per_device()
-        if per_device == 0 or self.config.search != "naswot":
+        if per_device == 0 or self.config.search != "naswot" or self.executor is not None:
             return False
         if self._slots is None:
             devices = [self.device]

@@ -18,7 +18,7 @@ from typing import Iterator, Protocol
 import numpy as np
 
 from naswot_tui.core.benchmarks import DATASETS, GroundTruth
-from naswot_tui.core.config import RunConfig
+from naswot_tui.core.config import RunConfig, shard_bounds
 from naswot_tui.core.events import ArchScored, Event, RepeatFinished, RepeatStarted
 from naswot_tui.core.spaces import SearchSpace
 
@@ -88,6 +88,36 @@ def is_better(score: float | None, best: float | None) -> bool:
     return best is None or score > best
 
 
+def better_of(best: ArchScored | None, rec: ArchScored) -> ArchScored | None:
+    """The argmax so far, whatever order records arrive in: higher score wins,
+    an equal score goes to the earlier draw position ``i`` (ties = first drawn)."""
+    if best is None or best.score is None:
+        return rec if is_better(rec.score, None) else best
+    if is_better(rec.score, best.score) or (rec.score == best.score and rec.i < best.i):
+        return rec
+    return best
+
+
+def _score_all(evaluate: Evaluate, repeat: int, todo: list[tuple[int, int]],
+               control: Control) -> Iterator[ArchScored]:
+    """Records for ``todo``: through the evaluator's executor when it has one
+    (``score_many``: arrival order), else one call per architecture. The
+    control is checked before each architecture (pause, cancel)."""
+    score_many = getattr(evaluate, "score_many", None)
+    if score_many is None:
+        for i, index in todo:
+            control.checkpoint()
+            yield evaluate(repeat, i, index)
+        return
+    records = score_many(repeat, todo)
+    while True:
+        control.checkpoint()
+        rec = next(records, None)
+        if rec is None:
+            return
+        yield rec
+
+
 def pick_accuracies(truth: GroundTruth, index: int) -> dict:
     """Every accuracy the ground truth knows for the pick (200-epoch)."""
     out: dict[str, dict[str, float]] = {}
@@ -113,24 +143,27 @@ def naswot_search(config: RunConfig, space: SearchSpace, evaluate: Evaluate, tru
                     yield rec
             yield resume.finished[repeat]
             continue
-        yield repeat_started(evaluate, repeat, config.n)
         indices = sample_indices(space, config.n, config.seed, repeat, config.unique)
+        lo, hi = shard_bounds(config.shard, len(indices))   # --shard K/N: this job's slice of the draw
+        yield repeat_started(evaluate, repeat, hi - lo)
         started = time.perf_counter()
         elapsed_before = 0.0
         best: ArchScored | None = None
         n_errors = 0
-        for i, index in enumerate(indices):
-            control.checkpoint()
+        todo: list[tuple[int, int]] = []
+        for i in range(lo, hi):
             rec = resume.scored.get((repeat, i))
             if rec is None:
-                rec = evaluate(repeat, i, index)
-            else:
-                elapsed_before += rec.t_s
+                todo.append((i, indices[i]))
+                continue
+            elapsed_before += rec.t_s
             yield rec
-            if rec.error:
-                n_errors += 1
-            if is_better(rec.score, best.score if best else None):
-                best = rec
+            n_errors += bool(rec.error)
+            best = better_of(best, rec)
+        for rec in _score_all(evaluate, repeat, todo, control):
+            yield rec
+            n_errors += bool(rec.error)
+            best = better_of(best, rec)
         pick = best.index if best else None
         yield RepeatFinished(
             repeat=repeat, pick_index=pick, pick_arch=best.arch if best else None,
@@ -138,7 +171,7 @@ def naswot_search(config: RunConfig, space: SearchSpace, evaluate: Evaluate, tru
             pick_acc=truth.accuracy(pick, config.dataset, "test", 200) if best else None,
             pick_accs=pick_accuracies(truth, pick) if best else {},
             elapsed_s=time.perf_counter() - started + elapsed_before,
-            n_scored=len(indices), n_errors=n_errors,
+            n_scored=hi - lo, n_errors=n_errors,
         )
 
 
