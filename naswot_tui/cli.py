@@ -178,7 +178,8 @@ def runs_command(
 # Subcommands contributed by other modules: each exposes ``register(app)``.
 _SUBCOMMAND_MODULES: list[str] = ["naswot_tui.commands.compare", "naswot_tui.commands.evaluate",
                                      "naswot_tui.commands.report", "naswot_tui.commands.cache",
-                                     "naswot_tui.commands.plot", "naswot_tui.commands.serve"]
+                                     "naswot_tui.commands.plot", "naswot_tui.commands.serve",
+                                     "naswot_tui.commands.merge"]
 
 
 def _register_subcommands() -> None:
