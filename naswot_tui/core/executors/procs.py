@@ -166,8 +166,11 @@ class ProcsExecutor:
                         yield out
             except (EOFError, OSError):
                 dead.append(w)
-        for w in dict.fromkeys(dead):   # each once, in order
-            yield from self._bury(w, retries)
+        buried: list[_Worker] = []
+        for w in dead:
+            if not any(w is b for b in buried):   # a death shows on the pipe and the sentinel
+                buried.append(w)
+                yield from self._bury(w, retries)
 
     def _handle(self, w: _Worker, msg: tuple[Any, ...]) -> WorkResult | None:
         kind, chunk_id, payload = msg
