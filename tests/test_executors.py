@@ -6,7 +6,6 @@ fault tests kill workers with SIGKILL for real.
 
 from __future__ import annotations
 
-import math
 import os
 import signal
 
@@ -15,7 +14,7 @@ import pytest
 from naswot_tui.core.config import RunConfig, shard_bounds
 from naswot_tui.core.engine import Run
 from naswot_tui.core.errors import RunCancelled, UsageError
-from naswot_tui.core.events import ArchScored, RepeatFinished, RepeatStarted, RunFinished
+from naswot_tui.core.events import ArchScored, RepeatFinished, RepeatStarted
 from naswot_tui.core.executors.base import ChunkSizer
 from naswot_tui.core.executors.worker import DIE_ON_INDEX_ENV, ChunkScorer
 from naswot_tui.core.search import Control, naswot_search, sample_indices

@@ -16,9 +16,9 @@ import queue
 import threading
 import time
 import weakref
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -27,7 +27,6 @@ from naswot_tui.core.benchmarks import GroundTruth, ground_truth_for
 from naswot_tui.core.config import RunConfig, default_runs_dir
 from naswot_tui.core.data import Batch, make_batch
 from naswot_tui.core.errors import RunCancelled, TraceError, UsageError
-from naswot_tui.core.executors.worker import score_architecture
 from naswot_tui.core.events import (
     ArchScored,
     Event,
@@ -37,6 +36,7 @@ from naswot_tui.core.events import (
     RunFinished,
     RunStarted,
 )
+from naswot_tui.core.executors.worker import score_architecture
 from naswot_tui.core.search import Cancelled, Control, ResumeState, naswot_search, summarize
 from naswot_tui.core.trace import SCHEMA, Trace, TraceSink, new_trace_path, read_trace
 
@@ -58,7 +58,8 @@ def available_devices() -> list[DeviceInfo]:
         for k in range(torch.cuda.device_count()):
             free, total = torch.cuda.mem_get_info(k)
             name = torch.cuda.get_device_name(k)
-            devices.append(DeviceInfo(f"cuda:{k}", f"cuda:{k} {name} ({free / 2**30:.1f} of {total / 2**30:.0f} GiB free)"))
+            free_text = f"{free / 2**30:.1f} of {total / 2**30:.0f} GiB free"
+            devices.append(DeviceInfo(f"cuda:{k}", f"cuda:{k} {name} ({free_text})"))
     return devices
 
 
@@ -487,7 +488,7 @@ class Run:
 
     @classmethod
     def resume(cls, path: str | Path, control: Control | None = None, parts: RunParts | None = None,
-               **overrides) -> "Run":
+               **overrides) -> Run:
         """Continue an incomplete (or cancelled) trace in place."""
         trace = read_trace(path)
         if trace.status == "completed":

@@ -3,8 +3,11 @@
 A search knows nothing about devices, traces or screens: it asks an
 evaluator (``evaluate(repeat, i, index)``) for each candidate's score and
 yields events, starting each repeat it runs with a ``RepeatStarted`` (whose
-batch description comes from the evaluator's ``begin_repeat``). Cancellation is cooperative: ``cancel`` (a threading.Event) is
-checked between architectures; ``pause`` blocks between them while set.
+batch description comes from the evaluator's ``begin_repeat``). An evaluator
+with ``score_many`` (an executor behind it) returns records in arrival order;
+the pick is the argmax by draw position either way (``better_of``).
+Cancellation is cooperative: ``cancel`` (a threading.Event) is checked
+between architectures; ``pause`` blocks between them while set.
 """
 
 from __future__ import annotations
@@ -12,8 +15,9 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from typing import Iterator, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -118,7 +122,7 @@ def _score_all(evaluate: Evaluate, repeat: int, todo: list[tuple[int, int]],
         yield rec
 
 
-def pick_accuracies(truth: GroundTruth, index: int) -> dict:
+def pick_accuracies(truth: GroundTruth, index: int) -> dict[str, dict[str, float]]:
     """Every accuracy the ground truth knows for the pick (200-epoch)."""
     out: dict[str, dict[str, float]] = {}
     for ds in DATASETS:
@@ -164,27 +168,26 @@ def naswot_search(config: RunConfig, space: SearchSpace, evaluate: Evaluate, tru
             yield rec
             n_errors += bool(rec.error)
             best = better_of(best, rec)
-        pick = best.index if best else None
         yield RepeatFinished(
-            repeat=repeat, pick_index=pick, pick_arch=best.arch if best else None,
+            repeat=repeat, pick_index=best.index if best else None, pick_arch=best.arch if best else None,
             pick_score=best.score if best else None,
-            pick_acc=truth.accuracy(pick, config.dataset, "test", 200) if best else None,
-            pick_accs=pick_accuracies(truth, pick) if best else {},
+            pick_acc=truth.accuracy(best.index, config.dataset, "test", 200) if best else None,
+            pick_accs=pick_accuracies(truth, best.index) if best else {},
             elapsed_s=time.perf_counter() - started + elapsed_before,
             n_scored=hi - lo, n_errors=n_errors,
         )
 
 
-def summarize(repeats: list[RepeatFinished]) -> dict:
+def summarize(repeats: list[RepeatFinished]) -> dict[str, Any]:
     """Mean +- std (population, as the paper's tables) of the picks' accuracies."""
     accs = [r.pick_acc for r in repeats if r.pick_acc is not None]
     times = [r.elapsed_s for r in repeats]
-    summary: dict = {"repeats": len(repeats)}
+    summary: dict[str, Any] = {"repeats": len(repeats)}
     if accs:
         summary.update(acc_mean=float(np.mean(accs)), acc_std=float(np.std(accs)))
     if times:
         summary.update(time_mean_s=float(np.mean(times)))
-    per_ds: dict = {}
+    per_ds: dict[str, dict[str, dict[str, float]]] = {}
     for ds in DATASETS:
         for split in ("test", "valid"):
             vals = [r.pick_accs[ds][split] for r in repeats if split in r.pick_accs.get(ds, {})]

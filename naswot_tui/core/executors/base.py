@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Protocol
+from typing import Any, Protocol
 
 #: a chunk should keep a worker busy about this long (seconds): long enough that
 #: sending it costs nothing next to scoring it, short enough to balance the tail

@@ -14,14 +14,16 @@ ignore SIGINT: Ctrl-C reaches the run, whose ``close`` stops them all.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import os
 import signal
 import time
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
-from typing import Any, Iterator
+from typing import Any
 
 from naswot_tui.core.executors.base import ChunkSizer, WorkerRefused, WorkerState, WorkResult, death_error
 
@@ -231,10 +233,8 @@ class ProcsExecutor:
             return
         self._closed = True
         for w in self._workers:
-            try:
+            with contextlib.suppress(OSError, ValueError):   # already gone
                 w.conn.send(("stop", None, None))
-            except (OSError, ValueError):
-                pass
         deadline = time.monotonic() + 3.0
         for w in self._workers:
             w.process.join(timeout=max(0.0, deadline - time.monotonic()))

@@ -11,9 +11,11 @@ chunk; a second death records the architecture as failed.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections import deque
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from naswot_tui.core.errors import UsageError
 from naswot_tui.core.executors.base import ChunkSizer, WorkerRefused, WorkerState, WorkResult, death_error
@@ -154,11 +156,8 @@ class RayExecutor:
             return
         self._closed = True
         for actor, state in self._actors:
-            try:
+            with contextlib.suppress(Exception):   # already gone
                 self.ray.kill(actor)
-            except Exception:  # noqa: BLE001, S110 - already gone
-                pass
             state.state = "dead"
-        self._actors = []
         if self._owns:
             self.ray.shutdown()
