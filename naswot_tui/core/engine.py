@@ -11,6 +11,7 @@ batches (``batched``).
 from __future__ import annotations
 
 import datetime as _dt
+import math
 import platform
 import queue
 import threading
@@ -150,6 +151,9 @@ class ArchEvaluator:
 
     #: data sources whose batch is the same in every repeat (no re-read per repeat)
     _REPEAT_INVARIANT_DATA = ("embedded",)
+    #: the extra fields of a record served from the cache / from a shipped score pack
+    _CACHED = {"cached": True}
+    _PACKED = {"cached": True, "pack": True}
     #: cached contexts up to this size are loaded whole, in one query
     _PRELOAD_LIMIT = 250_000
 
@@ -168,7 +172,8 @@ class ArchEvaluator:
         self.cache = None
         self._key = None
         self._hits: dict = {}
-        self._ready: dict = {}   # index -> (arch, score, params, acc) of a cache hit
+        self._ready: dict = {}   # index -> (arch, score, params, acc, extra) of a cache or pack hit
+        self._pack: dict[int, float] = {}   # shipped scores of this context (core/score_pack.py)
         self._writer = _CacheWriter()
         if getattr(config, "cache", True):
             try:
@@ -232,7 +237,7 @@ class ArchEvaluator:
 
     def _open_context(self) -> None:
         self._flush()
-        self._hits, self._ready = {}, {}
+        self._hits, self._ready, self._pack = {}, {}, {}
         if self.cache is None:
             return
         try:
@@ -241,6 +246,10 @@ class ArchEvaluator:
                 self._hits = self.cache.load(self._key)
         except Exception as exc:  # noqa: BLE001
             self._cache_failed(exc)
+        if self._key is not None:
+            from naswot_tui.core.score_pack import pack_for
+
+            self._pack = pack_for(self._key) or {}
 
     def _lookup(self, index: int):
         hit = self._hits.get(index)
@@ -299,7 +308,7 @@ class ArchEvaluator:
         ready = self._known(index)
         if ready is not None:
             return ArchScored(repeat, i, index, ready[0], ready[1], time.perf_counter() - started, ready[2],
-                              ready[3], None, False, {"cached": True})
+                              ready[3], None, False, dict(ready[4]))
         ahead = self._ahead.pop(i, None)
         if ahead is not None and ahead[0] == index:
             arch, score, params, error, t_s = ahead[1].result()
@@ -318,16 +327,21 @@ class ArchEvaluator:
         )
 
     def _known(self, index: int):
-        """(arch, score, params, acc) of a cached architecture, else None."""
+        """(arch, score, params, acc, extra) of a cached (or packed) architecture, else None."""
         ready = self._ready.get(index)
         if ready is None:
             hit = self._hits.get(index) if self._hits else None
             if hit is None and self.cache is not None:
                 hit = self._lookup(index)
+            acc = self.truth.accuracy(index, self.config.dataset, "test", 200)
+            known = self.truth.params(index)
             if hit is not None:
-                known = self.truth.params(index)
                 ready = self._ready[index] = (hit.arch, hit.score, known if known is not None else hit.params,
-                                              self.truth.accuracy(index, self.config.dataset, "test", 200))
+                                              acc, self._CACHED)
+            elif self._pack:
+                packed = self._pack.get(index)
+                if packed is not None and not math.isnan(packed):
+                    ready = self._ready[index] = (self._arch(index), packed, known, acc, self._PACKED)
         return ready
 
     # ------------------------------------------------------------ executors
@@ -351,7 +365,7 @@ class ArchEvaluator:
                 misses.append((i, index))
             else:
                 yield ArchScored(repeat, i, index, ready[0], ready[1], 0.0, ready[2], ready[3], None, False,
-                                 {"cached": True})
+                                 dict(ready[4]))
         for res in self.executor.run(repeat, self._batch.fingerprint, misses):
             arch = res.arch if res.arch is not None else self._arch(res.index)
             if res.error is None and res.score is not None:
