@@ -95,10 +95,13 @@ def config_from_cli(values: dict[str, Any]) -> RunConfig:
 
         config.unique = True
         whole = get_space(config.space, config.benchmark_file)
-        if not whole.dense:
+        if not whole.dense and hasattr(whole, "num_modules"):
+            config.n = whole.num_modules   # NB101 without its file: the canonical enumeration
+        elif not whole.dense:
             raise UsageError(f"--n all: space {config.space} cannot be enumerated without its "
                              "benchmark file; pass --benchmark-file or a number")
-        config.n = whole.size
+        else:
+            config.n = whole.size
     return config
 
 

@@ -72,6 +72,9 @@ def sample_indices(space: SearchSpace, n: int, seed: int, repeat: int, unique: b
     """The repeat's draw: uniform with replacement (the reference) or without."""
     rng = np.random.default_rng([int(seed), int(repeat)])
     if not space.dense:
+        everything = getattr(space, "all_indices", None)
+        if unique and everything is not None and n >= space.num_modules:   # --n all: enumerate, then shuffle
+            return [int(x) for x in rng.permutation(np.asarray(everything(), dtype=np.int64))]
         # Sparse index space: draw through the space's own uniform sampler.
         if not unique:
             return [space.sample(rng) for _ in range(n)]
