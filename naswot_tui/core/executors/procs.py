@@ -18,6 +18,7 @@ import contextlib
 import multiprocessing as mp
 import os
 import signal
+import sys
 import time
 from collections import deque
 from collections.abc import Iterator
@@ -28,6 +29,24 @@ from typing import Any
 from naswot_tui.core.executors.base import ChunkSizer, WorkerRefused, WorkerState, WorkResult, death_error
 
 _POLL_S = 0.5
+
+
+@contextlib.contextmanager
+def _real_stderr() -> Iterator[None]:
+    """The process's own stderr while starting a process: multiprocessing hands
+    ``sys.stderr.fileno()`` to its resource tracker, and a front end that
+    captures stderr (the TUI) has none (-1: "bad value(s) in fds_to_keep")."""
+    saved = sys.stderr
+    try:
+        ok = saved is not None and saved.fileno() >= 0
+    except (AttributeError, OSError, ValueError):
+        ok = False
+    if not ok and sys.__stderr__ is not None:
+        sys.stderr = sys.__stderr__
+    try:
+        yield
+    finally:
+        sys.stderr = saved
 
 
 def _worker_main(conn: Connection, config: dict[str, Any], device: str, threads: int) -> None:
@@ -105,7 +124,8 @@ class ProcsExecutor:
         parent, child = self._ctx.Pipe()
         process = self._ctx.Process(target=_worker_main, args=(child, self.config, device, self.threads),
                                     name=f"naswot-worker-{wid}", daemon=True)
-        process.start()
+        with _real_stderr():
+            process.start()
         child.close()
         self._workers.append(_Worker(WorkerState(wid, device, pid=process.pid), process, parent))
 

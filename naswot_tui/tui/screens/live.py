@@ -24,6 +24,7 @@ from naswot_tui.tui.widgets.live import (
     fmt,
     fmt_time,
 )
+from naswot_tui.tui.widgets.workers import WorkersLine
 
 ACTIVE = ("preparing", "running", "paused")
 
@@ -48,6 +49,7 @@ class LiveScreen(Screen):
             yield TopTable(id="top-table", cursor_type="row", zebra_stripes=True)
             yield BestCell(id="best-panel")
         yield PicksLine("", id="picks")
+        yield WorkersLine("", id="workers")
         yield RunLog(id="log", max_lines=500, wrap=False, markup=False)
         yield Footer()
 
