@@ -20,6 +20,7 @@ import weakref
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -37,9 +38,13 @@ from naswot_tui.core.events import (
     RunFinished,
     RunStarted,
 )
+from naswot_tui.core.executors.base import WorkerState
 from naswot_tui.core.executors.worker import score_architecture
 from naswot_tui.core.search import Cancelled, Control, ResumeState, naswot_search, summarize
 from naswot_tui.core.trace import SCHEMA, Trace, TraceSink, new_trace_path, read_trace
+
+if TYPE_CHECKING:
+    from naswot_tui.core.cache import CacheKey
 
 # ------------------------------------------------------------------ devices
 
@@ -222,15 +227,14 @@ class ArchEvaluator:
         return self._repeat_event
 
     # ------------------------------------------------------------ cache
-    def cache_key(self):
+    def cache_key(self) -> CacheKey:
         from naswot_tui import __version__
         from naswot_tui.core.cache import INIT_POLICY, CacheKey
 
+        assert self._batch is not None
         c = self.config
-        if self.amp:
-            dtype = f"amp-{self.amp}"
-        else:
-            dtype = "fp32+tf32" if (c.tf32 and self.device.type == "cuda") else "fp32"
+        tf32 = c.tf32 and self.device.type == "cuda"
+        dtype = f"amp-{self.amp}" if self.amp else ("fp32+tf32" if tf32 else "fp32")
         return CacheKey(space=c.space, data_fingerprint=self._batch.fingerprint, batch_size=c.batch_size,
                         hook_rule=c.hook_rule, proxy=self.proxy.name, init_policy=f"{INIT_POLICY}:seed={c.seed}",
                         dtype=dtype, device_kind=self.device.type, version=__version__)
@@ -326,7 +330,7 @@ class ArchEvaluator:
             error=error,
         )
 
-    def _known(self, index: int):
+    def _known(self, index: int) -> tuple[str, float | None, float | None, float | None, dict[str, bool]] | None:
         """(arch, score, params, acc, extra) of a cached (or packed) architecture, else None."""
         ready = self._ready.get(index)
         if ready is None:
@@ -358,6 +362,7 @@ class ArchEvaluator:
             return
         if self._repeat != repeat:
             self.begin_repeat(repeat)
+        assert self._batch is not None   # begin_repeat holds it
         misses = []
         for i, index in items:
             ready = self._known(index)
@@ -375,7 +380,7 @@ class ArchEvaluator:
                              params=known if known is not None else res.params,
                              acc=self.truth.accuracy(res.index, self.config.dataset, "test", 200), error=res.error)
 
-    def worker_states(self) -> list:
+    def worker_states(self) -> list[WorkerState]:
         """Per-worker state (core.executors.WorkerState) for front ends; empty for local runs."""
         return self.executor.states() if self.executor is not None else []
 
