@@ -73,7 +73,7 @@ def sample_indices(space: SearchSpace, n: int, seed: int, repeat: int, unique: b
     rng = np.random.default_rng([int(seed), int(repeat)])
     if not space.dense:
         everything = getattr(space, "all_indices", None)
-        if unique and everything is not None and n >= space.num_modules:   # --n all: enumerate, then shuffle
+        if unique and everything is not None and n >= getattr(space, "num_modules", n + 1):   # --n all: enumerate
             return [int(x) for x in rng.permutation(np.asarray(everything(), dtype=np.int64))]
         # Sparse index space: draw through the space's own uniform sampler.
         if not unique:

@@ -62,8 +62,9 @@ def _matrix_classes(v_count: int) -> Iterator[tuple[np.ndarray, list[tuple[int, 
     orders = _orders(v_count - 2)
     upper = np.triu(np.ones((v_count, v_count), dtype=bool), 1)
     weights = np.zeros((v_count, v_count), dtype=np.int64)
-    for k, (i, j) in enumerate((i, j) for i in range(v_count) for j in range(i + 1, v_count)):
-        weights[i, j] = 1 << k
+    pairs = [(a, b) for a in range(v_count) for b in range(a + 1, v_count)]
+    for k, (a, b) in enumerate(pairs):
+        weights[a, b] = 1 << k
     seen: set[int] = set()
     for m in _unpruned_matrices(v_count):
         permuted = m[orders[:, :, None], orders[:, None, :]]
