@@ -62,7 +62,12 @@ class RayExecutor:
         self._owns = False
         if not ray.is_initialized():
             if address:
-                ray.init(address=address, log_to_driver=False, include_dashboard=False)
+                try:
+                    ray.init(address=address, log_to_driver=False, include_dashboard=False)
+                except Exception as exc:  # noqa: BLE001 - Ray raises several kinds; one line for the user
+                    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                    raise UsageError(f"--ray-address {address}: cannot join the Ray cluster ({first}); "
+                                     "check the address, or leave it out to start a local Ray") from None
             else:
                 ray.init(num_cpus=workers or os.cpu_count() or 1, include_dashboard=False, log_to_driver=False,
                          object_store_memory=200 * 2**20)
