@@ -20,7 +20,7 @@ import weakref
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -39,12 +39,12 @@ from naswot_tui.core.events import (
     RunStarted,
 )
 from naswot_tui.core.executors.base import WorkerState
-from naswot_tui.core.executors.worker import score_architecture
+from naswot_tui.core.executors.worker import ScoreTuple, score_architecture
 from naswot_tui.core.search import Cancelled, Control, ResumeState, naswot_search, summarize
 from naswot_tui.core.trace import SCHEMA, Trace, TraceSink, new_trace_path, read_trace
 
 if TYPE_CHECKING:
-    from naswot_tui.core.cache import CacheKey
+    from naswot_tui.core.cache import CachedScore, CacheKey, ScoreCache
 
 # ------------------------------------------------------------------ devices
 
@@ -69,7 +69,7 @@ def available_devices() -> list[DeviceInfo]:
     return devices
 
 
-def resolve_device(spec: str, tf32: bool = False):
+def resolve_device(spec: str, tf32: bool = False) -> Any:
     """``auto`` -> CUDA when present, else CPU. TF32 stays off unless asked:
     it changes convolution outputs, hence binary codes, hence scores."""
     import torch
@@ -93,7 +93,7 @@ def resolve_device(spec: str, tf32: bool = False):
     return torch.device("cpu")
 
 
-def device_label(device) -> str:
+def device_label(device: Any) -> str:
     import torch
 
     if device.type == "cuda":
@@ -104,16 +104,20 @@ def device_label(device) -> str:
 # ------------------------------------------------------------------ scoring
 
 
+#: a cache or pack hit, resolved once: (arch, score, params, acc, the record's extra fields)
+_Known = tuple[str, "float | None", "float | None", "float | None", dict[str, bool]]
+
+
 class _CacheWriter:
     """New scores on their way to the cache file, written in small batches."""
 
     def __init__(self) -> None:
-        self.cache = None
-        self.pending: list = []
+        self.cache: ScoreCache | None = None
+        self.pending: list[tuple[CacheKey, tuple[Any, ...]]] = []
         self.last = time.monotonic()
         self.failed: BaseException | None = None
 
-    def add(self, key, row) -> None:
+    def add(self, key: CacheKey, row: tuple[Any, ...]) -> None:
         self.pending.append((key, row))
         if len(self.pending) >= 256 or time.monotonic() - self.last > 0.5:
             self.flush()
@@ -124,7 +128,7 @@ class _CacheWriter:
             self.pending = []
             return
         rows, self.pending = self.pending, []
-        by_key: dict = {}
+        by_key: dict[CacheKey, list[tuple[Any, ...]]] = {}
         for key, row in rows:
             by_key.setdefault(key, []).append(row)
         try:
@@ -162,22 +166,22 @@ class ArchEvaluator:
     #: cached contexts up to this size are loaded whole, in one query
     _PRELOAD_LIMIT = 250_000
 
-    def __init__(self, config: RunConfig, space, truth: GroundTruth, device) -> None:
+    def __init__(self, config: RunConfig, space: Any, truth: GroundTruth, device: Any) -> None:
         from naswot_tui.core.scoring import get_proxy
 
         self.config, self.space, self.truth, self.device = config, space, truth, device
         self.proxy = get_proxy(config.proxy, config.hook_rule)
         self.amp = getattr(config, "amp", None) or None
         self._batch: Batch | None = None
-        self._tensor = None
+        self._tensor: Any = None
         self._repeat: int | None = None
         self._repeat_event: RepeatStarted | None = None
         self._arch_names: dict[int, str] = {}
         # cache state
-        self.cache = None
-        self._key = None
-        self._hits: dict = {}
-        self._ready: dict = {}   # index -> (arch, score, params, acc, extra) of a cache or pack hit
+        self.cache: ScoreCache | None = None
+        self._key: CacheKey | None = None
+        self._hits: dict[int, CachedScore] = {}
+        self._ready: dict[int, _Known] = {}   # index -> (arch, score, params, acc, extra) of a cache or pack hit
         self._pack: dict[int, float] = {}   # shipped scores of this context (core/score_pack.py)
         self._writer = _CacheWriter()
         if getattr(config, "cache", True):
@@ -190,9 +194,9 @@ class ArchEvaluator:
         # Pending scores reach the file even if nobody calls close() (exit, GC).
         weakref.finalize(self, self._writer.flush)
         # work in flight (CUDA only)
-        self._slots = None
-        self._pool = None
-        self._ahead: dict[int, tuple[int, object]] = {}   # i -> (index, future)
+        self._slots: Any = None    # queue of (device, stream, batch) slots
+        self._pool: Any = None     # ThreadPoolExecutor of the slots
+        self._ahead: dict[int, tuple[int, Any]] = {}   # i -> (index, future)
         self._draw: list[int] = []
         self._build_lock = threading.Lock()
         # --executor procs | ray: workers elsewhere (core/executors); None = score here
@@ -217,7 +221,7 @@ class ArchEvaluator:
         # Reuse the device copy when the batch did not change (embedded data).
         if self._batch is None or batch.fingerprint != self._batch.fingerprint:
             self._drop_ahead()
-            self._batch, self._tensor = batch, batch.to_tensor(self.device)
+            self._batch, self._tensor = batch, batch.to_tensor(self.device)  # type: ignore[no-untyped-call]
             self._slots = None
             self._open_context()
         self._flush()
@@ -255,7 +259,7 @@ class ArchEvaluator:
 
             self._pack = pack_for(self._key) or {}
 
-    def _lookup(self, index: int):
+    def _lookup(self, index: int) -> CachedScore | None:
         hit = self._hits.get(index)
         if hit is None and self.cache is not None and self._key is not None and len(self._hits) >= self._PRELOAD_LIMIT:
             try:
@@ -284,7 +288,7 @@ class ArchEvaluator:
         warnings.warn(f"score cache disabled for this run: {type(exc).__name__}: {exc}", stacklevel=2)
         self.cache = self._writer.cache = None
 
-    def environment(self) -> dict:
+    def environment(self) -> dict[str, str]:
         """The trace header's ``env``: versions and the device that scores."""
         import torch
 
@@ -330,7 +334,7 @@ class ArchEvaluator:
             error=error,
         )
 
-    def _known(self, index: int) -> tuple[str, float | None, float | None, float | None, dict[str, bool]] | None:
+    def _known(self, index: int) -> _Known | None:
         """(arch, score, params, acc, extra) of a cached (or packed) architecture, else None."""
         ready = self._ready.get(index)
         if ready is None:
@@ -390,7 +394,7 @@ class ArchEvaluator:
             arch = self._arch_names[index] = self.space.arch(index)
         return arch
 
-    def _score(self, index: int, batch, device, stream):
+    def _score(self, index: int, batch: Any, device: Any, stream: Any) -> ScoreTuple:
         """(arch, score, params, error, seconds) of one architecture; never raises."""
         return score_architecture(self.space, self.proxy, self.config.seed, self.amp, self._arch(index), index,
                                   batch, device, stream, self._build_lock)
@@ -414,14 +418,16 @@ class ArchEvaluator:
         if per_device == 0 or self.config.search != "naswot" or self.executor is not None:
             return False
         if self._slots is None:
+            batch = self._batch
+            assert batch is not None   # begin_repeat loaded it
             devices = [self.device]
             if getattr(self.config, "device", "") == "all" and self.device.type == "cuda":
                 devices = [torch.device(f"cuda:{k}") for k in range(torch.cuda.device_count())]
             self._slots = _queue.Queue()
             for dev in devices:
-                tensor = self._tensor if dev == self.device else self._batch.to_tensor(dev)
+                tensor = self._tensor if dev == self.device else batch.to_tensor(dev)  # type: ignore[no-untyped-call]
                 for _ in range(per_device):
-                    stream = torch.cuda.Stream(device=dev) if dev.type == "cuda" else None
+                    stream = torch.cuda.Stream(device=dev) if dev.type == "cuda" else None  # type: ignore[no-untyped-call]
                     self._slots.put((dev, stream, tensor))
                 if dev.type == "cuda":
                     torch.cuda.synchronize(dev)  # batch copies done before other streams read them
@@ -430,7 +436,7 @@ class ArchEvaluator:
             self._pool = ThreadPoolExecutor(max_workers=self._slots.qsize(), thread_name_prefix="naswot-score")
         return True
 
-    def _run_in_slot(self, index: int):
+    def _run_in_slot(self, index: int) -> ScoreTuple:
         dev, stream, tensor = self._slots.get()
         try:
             return self._score(index, tensor, dev, stream)
