@@ -1,6 +1,7 @@
 """Executors: where a run's architectures are scored (``--executor``).
 
-``local`` scores in the run's process (threads, CUDA streams, ``--device all``);
+``local`` scores in the run's process (threads, CUDA streams, ``--device all``):
+that is ``core.engine.ArchEvaluator`` itself, so ``make_executor`` returns None for it;
 ``procs`` in N worker processes on this machine; ``ray`` on a Ray cluster.
 All of them give the same scores (the init seed is fixed per (run seed, index)
 and the one scoring routine is ``worker.score_architecture``) and the search
