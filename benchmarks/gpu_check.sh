@@ -7,6 +7,8 @@
 #   3. fp32 score parity GPU vs CPU on 20 archs (identical count, max |diff|, Kendall tau)
 #   4. --amp bf16 / fp16 rank agreement with fp32 on 200 archs
 #   5. graceful CUDA OOM (an architecture recorded with "OOM:", the run goes on)
+#   6. executors on the GPU(s): local vs procs (one worker per GPU) vs ray (if installed),
+#      N=200 uncached, archs/s each and whether scores and picks are identical
 # Usage (repo root): bash benchmarks/gpu_check.sh        Output also lands in $OUT if set.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -101,5 +103,34 @@ print("OOM check:", ev[-1].status, f"{len(errs)} errors;", (errs[0][:90] if errs
 '''
 r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
 print(r.stdout.strip() or r.stderr.strip()[-400:])
+PY
+echo "== 6. executors: local vs procs vs ray on the GPU(s), N=200, no cache"
+timeout 240 python - <<'PY'
+import json, subprocess, sys, time
+
+def run(*extra):
+    t0 = time.perf_counter()
+    out = subprocess.run([sys.executable, "-m", "naswot_tui", "--headless", "--n", "200", "--unique", "--seed", "5",
+                          "--no-cache", "--device", "all", "--json", *extra], capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    if out.returncode != 0:
+        return None, wall, out.stderr.strip()[-300:]
+    doc = json.loads(out.stdout)
+    scores = {}
+    for line in open(doc["trace"]):
+        rec = json.loads(line)
+        if rec["type"] == "score":
+            scores[rec["i"]] = rec.get("score")
+    return (scores, [p["index"] for p in doc["picks"]]), wall, ""
+
+base, t_local, _ = run()
+print(f"local: {200 / t_local:.1f} archs/s end to end ({t_local:.1f} s)")
+for name in ("procs", "ray"):
+    got, wall, err = run("--executor", name)
+    if got is None:
+        print(f"{name}: failed or unavailable: {err}")
+        continue
+    print(f"{name}: {200 / wall:.1f} archs/s end to end ({wall:.1f} s, startup included); "
+          f"identical scores {got[0] == base[0]}, same picks {got[1] == base[1]}")
 PY
 echo "gpu_check done"

@@ -99,10 +99,13 @@ def config_from_cli(values: dict[str, Any]) -> RunConfig:
 
         config.unique = True
         whole = get_space(config.space, config.benchmark_file, trust_benchmark_file=config.trust_benchmark_file)
-        if not whole.dense:
+        if not whole.dense and hasattr(whole, "num_modules"):
+            config.n = whole.num_modules   # NB101 without its file: the canonical enumeration
+        elif not whole.dense:
             raise UsageError(f"--n all: space {config.space} cannot be enumerated without its "
                              "benchmark file; pass --benchmark-file or a number")
-        config.n = whole.size
+        else:
+            config.n = whole.size
     return config
 
 
@@ -226,7 +229,8 @@ def runs_command(
 # Subcommands contributed by other modules: each exposes ``register(app)``.
 _SUBCOMMAND_MODULES: list[str] = ["naswot_tui.commands.compare", "naswot_tui.commands.evaluate",
                                      "naswot_tui.commands.report", "naswot_tui.commands.cache",
-                                     "naswot_tui.commands.plot", "naswot_tui.commands.serve"]
+                                     "naswot_tui.commands.plot", "naswot_tui.commands.serve",
+                                     "naswot_tui.commands.merge"]
 
 
 def _register_subcommands() -> None:

@@ -114,6 +114,8 @@ def _form_configs() -> st.SearchStrategy[RunConfig]:
     def field(opt):
         if opt.name == "device":
             return st.sampled_from(["auto", "cpu"])
+        if opt.name == "shard":
+            return st.none() | st.sampled_from(["1/1", "2/3"])
         if opt.widget is Widget.SELECT:
             return st.sampled_from(opt.choice_values())
         if opt.widget is Widget.CHECKBOX:
@@ -164,7 +166,8 @@ async def test_form_remembers_every_field(tmp_path):
                        search="area", proxy="params", unique=True, pool_size=9, seed_top_k=4, tournament_size=3,
                        budget_evals=30, split_file="split.json", benchmark_file="bench.pth",
                        amp="fp16", tf32=True, cache=False, nb101_aggregate="max", out_dir=str(tmp_path / "elsewhere"),
-                       trust_benchmark_file=True)
+                       trust_benchmark_file=True, executor="ray", workers=3, ray_address="auto", shard="1/1")
+    # (the fake source scores in-process whatever the executor; shard 1/1 is the whole draw)
     # budget_s stays unset: the fake benchmark has no training times, so a time budget cannot run
     # (test_remembered_budget_s below covers that field).
     assert all(getattr(chosen, o.name) != o.default for o in options() if o.name != "budget_s")

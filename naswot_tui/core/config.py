@@ -37,6 +37,8 @@ PROXY_NAMES = ("naswot", "naswot-relu", "params", "flops")
 HOOK_RULES = ("reference", "relu")
 NB101_AGGREGATES = ("mean", "max")
 AMP_MODES = (None, "bf16", "fp16")
+EXECUTOR_NAMES = ("local", "procs", "ray")   # core.executors.EXECUTORS (this module stays torch-free)
+_SHARD = re.compile(r"(\d+)/(\d+)")
 _DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?|all")
 # Upper bounds: past them a draw, a batch or the trace cannot fit in memory or on disk, so a typo
 # (``--n 10^15``) is a usage error before anything starts, not a MemoryError inside a run.
@@ -241,6 +243,23 @@ def _check_device(spec: str) -> str:
     return spec
 
 
+def _check_shard(spec: str) -> str:
+    match = _SHARD.fullmatch(spec.strip())
+    if not match or not 1 <= int(match.group(1)) <= int(match.group(2)):
+        raise UsageError(f"--shard takes K/N with 1 <= K <= N, e.g. 2/8 (got {spec!r})")
+    return f"{int(match.group(1))}/{int(match.group(2))}"
+
+
+def shard_bounds(shard: str | None, n: int) -> tuple[int, int]:
+    """[lo, hi) of the draw positions that shard ``K/N`` scores: the K-th of N contiguous slices."""
+    if not shard:
+        return 0, n
+    k, parts = (int(x) for x in shard.split("/"))
+    return (k - 1) * n // parts, k * n // parts
+
+
+_EXECUTOR_LABELS = {"local": "local (this process)", "procs": "procs (worker processes)",
+                    "ray": "ray (a Ray cluster)"}
 _DEVICE_LABELS = {"auto": "auto (GPU if present)", "cpu": "cpu", "all": "all GPUs (one worker each)"}
 _AREA_OR_REA = ("search", ("rea", "area"))
 
@@ -350,6 +369,24 @@ class RunConfig:
     trust_benchmark_file: bool = _option(
         False, flag="--trust-benchmark-file", label="Trust file", group=A, widget=Widget.CHECKBOX,
         help="Load the benchmark file with the official loaders (runs code a malicious file carries).")
+
+    # ---------------------------------------------------------------- scale-out (core/executors)
+    executor: str = _option(
+        "local", flag="--executor", label="Executor", group=A, widget=Widget.SELECT, choices=EXECUTOR_NAMES,
+        help="local (this process) | procs (worker processes) | ray (a Ray cluster).", noun="executor",
+        describe=lambda e: _EXECUTOR_LABELS.get(e, e))
+    workers: int | None = _option(
+        None, flag="--workers", label="Workers", group=A, widget=Widget.INTEGER, minimum=1, metavar="N",
+        help="Worker count (default: the cores for procs, the cluster's GPUs or CPUs for ray).",
+        placeholder="default: cores / cluster", shown_when=("executor", ("procs", "ray")))
+    ray_address: str | None = _option(
+        None, flag="--ray-address", label="Ray address", group=A, widget=Widget.TEXT, metavar="auto|HOST:PORT",
+        help="Ray cluster to join (default: start a local Ray and stop it after the run).",
+        placeholder="default: a local Ray", shown_when=("executor", ("ray",)))
+    shard: str | None = _option(
+        None, flag="--shard", label="Shard", group=A, widget=Widget.TEXT, metavar="K/N", check=_check_shard,
+        help="Score only the K-th of N slices of each draw (merge the shards with naswot-tui merge).",
+        placeholder="K/N, e.g. 1/4")
 
     # ---------------------------------------------------------------- behaviour
     def validate(self) -> RunConfig:

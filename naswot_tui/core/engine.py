@@ -11,6 +11,7 @@ batches (``batched``).
 from __future__ import annotations
 
 import datetime as _dt
+import math
 import platform
 import queue
 import threading
@@ -20,7 +21,7 @@ import weakref
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -38,8 +39,13 @@ from naswot_tui.core.events import (
     RunFinished,
     RunStarted,
 )
+from naswot_tui.core.executors.base import WorkerState
+from naswot_tui.core.executors.worker import ScoreTuple, score_architecture
 from naswot_tui.core.search import Cancelled, Control, ResumeState, naswot_search, summarize
 from naswot_tui.core.trace import SCHEMA, Trace, TraceLock, TraceSink, new_trace_path, read_trace
+
+if TYPE_CHECKING:
+    from naswot_tui.core.cache import CachedScore, CacheKey, ScoreCache
 
 # ------------------------------------------------------------------ devices
 
@@ -59,11 +65,12 @@ def available_devices() -> list[DeviceInfo]:
         for k in range(torch.cuda.device_count()):
             free, total = torch.cuda.mem_get_info(k)
             name = torch.cuda.get_device_name(k)
-            devices.append(DeviceInfo(f"cuda:{k}", f"cuda:{k} {name} ({free / 2**30:.1f} of {total / 2**30:.0f} GiB free)"))
+            free_text = f"{free / 2**30:.1f} of {total / 2**30:.0f} GiB free"
+            devices.append(DeviceInfo(f"cuda:{k}", f"cuda:{k} {name} ({free_text})"))
     return devices
 
 
-def resolve_device(spec: str, tf32: bool = False):
+def resolve_device(spec: str, tf32: bool = False) -> Any:
     """``auto`` -> CUDA when present, else CPU. TF32 stays off unless asked:
     it changes convolution outputs, hence binary codes, hence scores."""
     import torch
@@ -87,7 +94,7 @@ def resolve_device(spec: str, tf32: bool = False):
     return torch.device("cpu")
 
 
-def device_label(device) -> str:
+def device_label(device: Any) -> str:
     import torch
 
     if device.type == "cuda":
@@ -95,29 +102,23 @@ def device_label(device) -> str:
     return "cpu"
 
 
-def is_out_of_memory(exc: BaseException) -> bool:
-    import torch
-
-    if isinstance(exc, torch.cuda.OutOfMemoryError):
-        return True
-    text = str(exc)
-    return isinstance(exc, (RuntimeError, MemoryError)) and (
-        "out of memory" in text or "DefaultCPUAllocator" in text or isinstance(exc, MemoryError))
-
-
 # ------------------------------------------------------------------ scoring
+
+
+#: a cache or pack hit, resolved once: (arch, score, params, acc, the record's extra fields)
+_Known = tuple[str, "float | None", "float | None", "float | None", dict[str, bool]]
 
 
 class _CacheWriter:
     """New scores on their way to the cache file, written in small batches."""
 
     def __init__(self) -> None:
-        self.cache = None
-        self.pending: list = []
+        self.cache: ScoreCache | None = None
+        self.pending: list[tuple[CacheKey, tuple[Any, ...]]] = []
         self.last = time.monotonic()
         self.failed: BaseException | None = None
 
-    def add(self, key, row) -> None:
+    def add(self, key: CacheKey, row: tuple[Any, ...]) -> None:
         self.pending.append((key, row))
         if len(self.pending) >= 256 or time.monotonic() - self.last > 0.5:
             self.flush()
@@ -128,7 +129,7 @@ class _CacheWriter:
             self.pending = []
             return
         rows, self.pending = self.pending, []
-        by_key: dict = {}
+        by_key: dict[CacheKey, list[tuple[Any, ...]]] = {}
         for key, row in rows:
             by_key.setdefault(key, []).append(row)
         try:
@@ -160,25 +161,29 @@ class ArchEvaluator:
 
     #: data sources whose batch is the same in every repeat (no re-read per repeat)
     _REPEAT_INVARIANT_DATA = ("embedded",)
+    #: the extra fields of a record served from the cache / from a shipped score pack
+    _CACHED = {"cached": True}
+    _PACKED = {"cached": True, "pack": True}
     #: cached contexts up to this size are loaded whole, in one query
     _PRELOAD_LIMIT = 250_000
 
-    def __init__(self, config: RunConfig, space, truth: GroundTruth, device) -> None:
+    def __init__(self, config: RunConfig, space: Any, truth: GroundTruth, device: Any) -> None:
         from naswot_tui.core.scoring import get_proxy
 
         self.config, self.space, self.truth, self.device = config, space, truth, device
         self.proxy = get_proxy(config.proxy, config.hook_rule)
         self.amp = getattr(config, "amp", None) or None
         self._batch: Batch | None = None
-        self._tensor = None
+        self._tensor: Any = None
         self._repeat: int | None = None
         self._repeat_event: RepeatStarted | None = None
         self._arch_names: dict[int, str] = {}
         # cache state
-        self.cache = None
-        self._key = None
-        self._hits: dict = {}
-        self._ready: dict = {}   # index -> (arch, score, params, acc) of a cache hit
+        self.cache: ScoreCache | None = None
+        self._key: CacheKey | None = None
+        self._hits: dict[int, CachedScore] = {}
+        self._ready: dict[int, _Known] = {}   # index -> (arch, score, params, acc, extra) of a cache or pack hit
+        self._pack: dict[int, float] = {}   # shipped scores of this context (core/score_pack.py)
         self._writer = _CacheWriter()
         if getattr(config, "cache", True):
             try:
@@ -190,11 +195,17 @@ class ArchEvaluator:
         # Pending scores reach the file even if nobody calls close() (exit, GC).
         weakref.finalize(self, self._writer.flush)
         # work in flight (CUDA only)
-        self._slots = None
-        self._pool = None
-        self._ahead: dict[int, tuple[int, object]] = {}   # i -> (index, future)
+        self._slots: Any = None    # queue of (device, stream, batch) slots
+        self._pool: Any = None     # ThreadPoolExecutor of the slots
+        self._ahead: dict[int, tuple[int, Any]] = {}   # i -> (index, future)
         self._draw: list[int] = []
         self._build_lock = threading.Lock()
+        # --executor procs | ray: workers elsewhere (core/executors); None = score here
+        from naswot_tui.core.executors import make_executor
+
+        self.executor = make_executor(config, device)
+        if self.executor is not None:
+            self.executor.start()
 
     # ------------------------------------------------------------ batches
     def batch_for(self, repeat: int) -> Batch:
@@ -211,7 +222,7 @@ class ArchEvaluator:
         # Reuse the device copy when the batch did not change (embedded data).
         if self._batch is None or batch.fingerprint != self._batch.fingerprint:
             self._drop_ahead()
-            self._batch, self._tensor = batch, batch.to_tensor(self.device)
+            self._batch, self._tensor = batch, batch.to_tensor(self.device)  # type: ignore[no-untyped-call]
             self._slots = None
             self._open_context()
         self._flush()
@@ -221,22 +232,21 @@ class ArchEvaluator:
         return self._repeat_event
 
     # ------------------------------------------------------------ cache
-    def cache_key(self):
+    def cache_key(self) -> CacheKey:
         from naswot_tui import __version__
         from naswot_tui.core.cache import INIT_POLICY, CacheKey
 
+        assert self._batch is not None
         c = self.config
-        if self.amp:
-            dtype = f"amp-{self.amp}"
-        else:
-            dtype = "fp32+tf32" if (c.tf32 and self.device.type == "cuda") else "fp32"
+        tf32 = c.tf32 and self.device.type == "cuda"
+        dtype = f"amp-{self.amp}" if self.amp else ("fp32+tf32" if tf32 else "fp32")
         return CacheKey(space=c.space, data_fingerprint=self._batch.fingerprint, batch_size=c.batch_size,
                         hook_rule=c.hook_rule, proxy=self.proxy.name, init_policy=f"{INIT_POLICY}:seed={c.seed}",
                         dtype=dtype, device_kind=self.device.type, version=__version__)
 
     def _open_context(self) -> None:
         self._flush()
-        self._hits, self._ready = {}, {}
+        self._hits, self._ready, self._pack = {}, {}, {}
         if self.cache is None:
             return
         try:
@@ -245,8 +255,12 @@ class ArchEvaluator:
                 self._hits = self.cache.load(self._key)
         except Exception as exc:  # noqa: BLE001
             self._cache_failed(exc)
+        if self._key is not None:
+            from naswot_tui.core.score_pack import pack_for
 
-    def _lookup(self, index: int):
+            self._pack = pack_for(self._key) or {}
+
+    def _lookup(self, index: int) -> CachedScore | None:
         hit = self._hits.get(index)
         if hit is None and self.cache is not None and self._key is not None and len(self._hits) >= self._PRELOAD_LIMIT:
             try:
@@ -275,7 +289,7 @@ class ArchEvaluator:
         warnings.warn(f"score cache disabled for this run: {type(exc).__name__}: {exc}", stacklevel=2)
         self.cache = self._writer.cache = None
 
-    def environment(self) -> dict:
+    def environment(self) -> dict[str, str]:
         """The trace header's ``env``: versions and the device that scores."""
         import torch
 
@@ -287,6 +301,8 @@ class ArchEvaluator:
         """Write pending scores and stop helper threads (also runs at exit)."""
         self._drop_ahead()
         self._flush()
+        if self.executor is not None:
+            self.executor.close()
         if self._pool is not None:
             self._pool.shutdown(wait=True)
             self._pool = None
@@ -298,18 +314,10 @@ class ArchEvaluator:
         started = time.perf_counter()
         # Cache hits: 500 x 1000 of them must take seconds, so the record's
         # fields are resolved once per architecture and reused.
-        ready = self._ready.get(index)
-        if ready is None:
-            hit = self._hits.get(index) if self._hits else None
-            if hit is None and self.cache is not None:
-                hit = self._lookup(index)
-            if hit is not None:
-                known = self.truth.params(index)
-                ready = self._ready[index] = (hit.arch, hit.score, known if known is not None else hit.params,
-                                              self.truth.accuracy(index, self.config.dataset, "test", 200))
+        ready = self._known(index)
         if ready is not None:
             return ArchScored(repeat, i, index, ready[0], ready[1], time.perf_counter() - started, ready[2],
-                              ready[3], None, False, {"cached": True})
+                              ready[3], None, False, dict(ready[4]))
         ahead = self._ahead.pop(i, None)
         if ahead is not None and ahead[0] == index:
             arch, score, params, error, t_s = ahead[1].result()
@@ -327,52 +335,70 @@ class ArchEvaluator:
             error=error,
         )
 
+    def _known(self, index: int) -> _Known | None:
+        """(arch, score, params, acc, extra) of a cached (or packed) architecture, else None."""
+        ready = self._ready.get(index)
+        if ready is None:
+            hit = self._hits.get(index) if self._hits else None
+            if hit is None and self.cache is not None:
+                hit = self._lookup(index)
+            acc = self.truth.accuracy(index, self.config.dataset, "test", 200)
+            known = self.truth.params(index)
+            if hit is not None:
+                ready = self._ready[index] = (hit.arch, hit.score, known if known is not None else hit.params,
+                                              acc, self._CACHED)
+            elif self._pack:
+                packed = self._pack.get(index)
+                if packed is not None and not math.isnan(packed):
+                    ready = self._ready[index] = (self._arch(index), packed, known, acc, self._PACKED)
+        return ready
+
+    # ------------------------------------------------------------ executors
+    def score_many(self, repeat: int, items: list[tuple[int, int]]) -> Iterator[ArchScored]:
+        """Score ``(i, index)`` pairs of ``repeat``; records in the order they are ready.
+
+        Local: one by one, as ``__call__`` (lazily, so the search can pause or
+        cancel between architectures). Other executors: cache hits at once, the
+        misses go to the workers in chunks and come back in arrival order.
+        """
+        if self.executor is None:
+            for i, index in items:
+                yield self(repeat, i, index)
+            return
+        if self._repeat != repeat:
+            self.begin_repeat(repeat)
+        assert self._batch is not None   # begin_repeat holds it
+        misses = []
+        for i, index in items:
+            ready = self._known(index)
+            if ready is None:
+                misses.append((i, index))
+            else:
+                yield ArchScored(repeat, i, index, ready[0], ready[1], 0.0, ready[2], ready[3], None, False,
+                                 dict(ready[4]))
+        for res in self.executor.run(repeat, self._batch.fingerprint, misses):
+            arch = res.arch if res.arch is not None else self._arch(res.index)
+            if res.error is None and res.score is not None:
+                self._remember(res.index, arch, res.score, res.params, res.t_s)
+            known = self.truth.params(res.index)
+            yield ArchScored(repeat=repeat, i=res.i, index=res.index, arch=arch, score=res.score, t_s=res.t_s,
+                             params=known if known is not None else res.params,
+                             acc=self.truth.accuracy(res.index, self.config.dataset, "test", 200), error=res.error)
+
+    def worker_states(self) -> list[WorkerState]:
+        """Per-worker state (core.executors.WorkerState) for front ends; empty for local runs."""
+        return self.executor.states() if self.executor is not None else []
+
     def _arch(self, index: int) -> str:
         arch = self._arch_names.get(index)
         if arch is None:
             arch = self._arch_names[index] = self.space.arch(index)
         return arch
 
-    def _score(self, index: int, batch, device, stream):
+    def _score(self, index: int, batch: Any, device: Any, stream: Any) -> ScoreTuple:
         """(arch, score, params, error, seconds) of one architecture; never raises."""
-        import contextlib
-
-        import torch
-
-        from naswot_tui.core.scoring import count_params, init_seed
-
-        started = time.perf_counter()
-        arch = self._arch(index)
-        score = params = None
-        error = None
-        if self.proxy.known_cost is not None:
-            # params / FLOPs the space can compute: no network, no forward pass.
-            from naswot_tui.core.scoring import score_from_costs
-
-            known = score_from_costs(self.proxy, self.space, arch, tuple(batch.shape[1:]))
-            if known is not None:
-                return arch, known[0], known[1] / 1e6, None, time.perf_counter() - started
-        try:
-            with self._build_lock:  # the global RNG seeds default init: one build at a time
-                torch.manual_seed(init_seed(self.config.seed, index))
-                model = self.space.build(arch, num_classes=1)
-            with torch.cuda.stream(stream) if stream is not None else contextlib.nullcontext():
-                model = model.to(device)
-                params = count_params(model) / 1e6
-                if self.amp:
-                    dtype = torch.bfloat16 if self.amp == "bf16" else torch.float16
-                    with torch.autocast(device_type=device.type, dtype=dtype):
-                        score = float(self.proxy.fn(model, batch))
-                else:
-                    score = float(self.proxy.fn(model, batch))
-            del model
-        except Exception as exc:  # noqa: BLE001 - one bad architecture never stops a search
-            error = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
-            if is_out_of_memory(exc):
-                error = "OOM: " + error
-                if device.type == "cuda":
-                    torch.cuda.empty_cache()
-        return arch, score, params, error, time.perf_counter() - started
+        return score_architecture(self.space, self.proxy, self.config.seed, self.amp, self._arch(index), index,
+                                  batch, device, stream, self._build_lock)
 
     # ------------------------------------------------------------ in flight
     def _inflight_per_device(self) -> int:
@@ -390,17 +416,19 @@ class ArchEvaluator:
         import torch
 
         per_device = self._inflight_per_device()
-        if per_device == 0 or self.config.search != "naswot":
+        if per_device == 0 or self.config.search != "naswot" or self.executor is not None:
             return False
         if self._slots is None:
+            batch = self._batch
+            assert batch is not None   # begin_repeat loaded it
             devices = [self.device]
             if getattr(self.config, "device", "") == "all" and self.device.type == "cuda":
                 devices = [torch.device(f"cuda:{k}") for k in range(torch.cuda.device_count())]
             self._slots = _queue.Queue()
             for dev in devices:
-                tensor = self._tensor if dev == self.device else self._batch.to_tensor(dev)
+                tensor = self._tensor if dev == self.device else batch.to_tensor(dev)  # type: ignore[no-untyped-call]
                 for _ in range(per_device):
-                    stream = torch.cuda.Stream(device=dev) if dev.type == "cuda" else None
+                    stream = torch.cuda.Stream(device=dev) if dev.type == "cuda" else None  # type: ignore[no-untyped-call]
                     self._slots.put((dev, stream, tensor))
                 if dev.type == "cuda":
                     torch.cuda.synchronize(dev)  # batch copies done before other streams read them
@@ -409,7 +437,7 @@ class ArchEvaluator:
             self._pool = ThreadPoolExecutor(max_workers=self._slots.qsize(), thread_name_prefix="naswot-score")
         return True
 
-    def _run_in_slot(self, index: int):
+    def _run_in_slot(self, index: int) -> ScoreTuple:
         dev, stream, tensor = self._slots.get()
         try:
             return self._score(index, tensor, dev, stream)
@@ -490,7 +518,7 @@ class Run:
         self._lock: TraceLock | None = None   # held from Run.resume (or the trace's creation) to the footer
 
     #: settings a resume may change: how scores are looked up or loaded, never what is scored
-    RESUME_MAY_CHANGE = ("cache", "device", "trust_benchmark_file")
+    RESUME_MAY_CHANGE = ("cache", "device", "trust_benchmark_file", "executor", "workers", "ray_address")
 
     @classmethod
     def resume(cls, path: str | Path, control: Control | None = None, parts: RunParts | None = None,

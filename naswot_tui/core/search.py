@@ -3,8 +3,11 @@
 A search knows nothing about devices, traces or screens: it asks an
 evaluator (``evaluate(repeat, i, index)``) for each candidate's score and
 yields events, starting each repeat it runs with a ``RepeatStarted`` (whose
-batch description comes from the evaluator's ``begin_repeat``). Cancellation is cooperative: ``cancel`` (a threading.Event) is
-checked between architectures; ``pause`` blocks between them while set.
+batch description comes from the evaluator's ``begin_repeat``). An evaluator
+with ``score_many`` (an executor behind it) returns records in arrival order;
+the pick is the argmax by draw position either way (``better_of``).
+Cancellation is cooperative: ``cancel`` (a threading.Event) is checked
+between architectures; ``pause`` blocks between them while set.
 """
 
 from __future__ import annotations
@@ -12,13 +15,14 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from typing import Iterator, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
 from naswot_tui.core.benchmarks import DATASETS, GroundTruth
-from naswot_tui.core.config import RunConfig
+from naswot_tui.core.config import RunConfig, shard_bounds
 from naswot_tui.core.events import ArchScored, Event, RepeatFinished, RepeatStarted
 from naswot_tui.core.spaces import SearchSpace
 
@@ -68,6 +72,9 @@ def sample_indices(space: SearchSpace, n: int, seed: int, repeat: int, unique: b
     """The repeat's draw: uniform with replacement (the reference) or without."""
     rng = np.random.default_rng([int(seed), int(repeat)])
     if not space.dense:
+        everything = getattr(space, "all_indices", None)
+        if unique and everything is not None and n >= getattr(space, "num_modules", n + 1):   # --n all: enumerate
+            return [int(x) for x in rng.permutation(np.asarray(everything(), dtype=np.int64))]
         # Sparse index space: draw through the space's own uniform sampler.
         if not unique:
             return [space.sample(rng) for _ in range(n)]
@@ -88,7 +95,37 @@ def is_better(score: float | None, best: float | None) -> bool:
     return best is None or score > best
 
 
-def pick_accuracies(truth: GroundTruth, index: int) -> dict:
+def better_of(best: ArchScored | None, rec: ArchScored) -> ArchScored | None:
+    """The argmax so far, whatever order records arrive in: higher score wins,
+    an equal score goes to the earlier draw position ``i`` (ties = first drawn)."""
+    if best is None or best.score is None:
+        return rec if is_better(rec.score, None) else best
+    if is_better(rec.score, best.score) or (rec.score == best.score and rec.i < best.i):
+        return rec
+    return best
+
+
+def _score_all(evaluate: Evaluate, repeat: int, todo: list[tuple[int, int]],
+               control: Control) -> Iterator[ArchScored]:
+    """Records for ``todo``: through the evaluator's executor when it has one
+    (``score_many``: arrival order), else one call per architecture. The
+    control is checked before each architecture (pause, cancel)."""
+    score_many = getattr(evaluate, "score_many", None)
+    if score_many is None:
+        for i, index in todo:
+            control.checkpoint()
+            yield evaluate(repeat, i, index)
+        return
+    records = score_many(repeat, todo)
+    while True:
+        control.checkpoint()
+        rec = next(records, None)
+        if rec is None:
+            return
+        yield rec
+
+
+def pick_accuracies(truth: GroundTruth, index: int) -> dict[str, dict[str, float]]:
     """Every accuracy the ground truth knows for the pick (200-epoch)."""
     out: dict[str, dict[str, float]] = {}
     for ds in DATASETS:
@@ -113,45 +150,47 @@ def naswot_search(config: RunConfig, space: SearchSpace, evaluate: Evaluate, tru
                     yield rec
             yield resume.finished[repeat]
             continue
-        yield repeat_started(evaluate, repeat, config.n)
         indices = sample_indices(space, config.n, config.seed, repeat, config.unique)
+        lo, hi = shard_bounds(config.shard, len(indices))   # --shard K/N: this job's slice of the draw
+        yield repeat_started(evaluate, repeat, hi - lo)
         started = time.perf_counter()
         elapsed_before = 0.0
         best: ArchScored | None = None
         n_errors = 0
-        for i, index in enumerate(indices):
-            control.checkpoint()
+        todo: list[tuple[int, int]] = []
+        for i in range(lo, hi):
             rec = resume.scored.get((repeat, i))
             if rec is None:
-                rec = evaluate(repeat, i, index)
-            else:
-                elapsed_before += rec.t_s
+                todo.append((i, indices[i]))
+                continue
+            elapsed_before += rec.t_s
             yield rec
-            if rec.error:
-                n_errors += 1
-            if is_better(rec.score, best.score if best else None):
-                best = rec
-        pick = best.index if best else None
+            n_errors += bool(rec.error)
+            best = better_of(best, rec)
+        for rec in _score_all(evaluate, repeat, todo, control):
+            yield rec
+            n_errors += bool(rec.error)
+            best = better_of(best, rec)
         yield RepeatFinished(
-            repeat=repeat, pick_index=pick, pick_arch=best.arch if best else None,
+            repeat=repeat, pick_index=best.index if best else None, pick_arch=best.arch if best else None,
             pick_score=best.score if best else None,
-            pick_acc=truth.accuracy(pick, config.dataset, "test", 200) if best else None,
-            pick_accs=pick_accuracies(truth, pick) if best else {},
+            pick_acc=truth.accuracy(best.index, config.dataset, "test", 200) if best else None,
+            pick_accs=pick_accuracies(truth, best.index) if best else {},
             elapsed_s=time.perf_counter() - started + elapsed_before,
-            n_scored=len(indices), n_errors=n_errors,
+            n_scored=hi - lo, n_errors=n_errors,
         )
 
 
-def summarize(repeats: list[RepeatFinished]) -> dict:
+def summarize(repeats: list[RepeatFinished]) -> dict[str, Any]:
     """Mean +- std (population, as the paper's tables) of the picks' accuracies."""
     accs = [r.pick_acc for r in repeats if r.pick_acc is not None]
     times = [r.elapsed_s for r in repeats]
-    summary: dict = {"repeats": len(repeats)}
+    summary: dict[str, Any] = {"repeats": len(repeats)}
     if accs:
         summary.update(acc_mean=float(np.mean(accs)), acc_std=float(np.std(accs)))
     if times:
         summary.update(time_mean_s=float(np.mean(times)))
-    per_ds: dict = {}
+    per_ds: dict[str, dict[str, dict[str, float]]] = {}
     for ds in DATASETS:
         for split in ("test", "valid"):
             vals = [r.pick_accs[ds][split] for r in repeats if split in r.pick_accs.get(ds, {})]

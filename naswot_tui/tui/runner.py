@@ -117,6 +117,7 @@ class Runner:
         self.control = Control()
         self.mode: str | None = None
         self.worker: Worker | None = None
+        self.source = None   # the running source (its evaluator's workers: widgets/workers.py)
 
     @property
     def active(self) -> bool:
@@ -174,7 +175,7 @@ class Runner:
 
     def _run(self, make: Callable, control: Control, mode: str) -> str:
         try:
-            source = make(control)
+            source = self.source = make(control)
             source.prepare()
         except NaswotError as exc:
             raise StartFailed(str(exc)) from exc

@@ -32,6 +32,7 @@ from naswot_tui.core.spaces.base import SearchSpace
 from naswot_tui.core.spaces.nb101_ops import NB101Network
 from naswot_tui.core.spaces.nb101_spec import (
     INPUT,
+    NUM_MODULES,
     NUM_RAW_CODES,
     OPS,
     OUTPUT,
@@ -61,6 +62,7 @@ class NB101Space(SearchSpace):
     def __init__(self, benchmark_file: str | None = None, stem_channels: int = SCORED_STEM) -> None:
         self.benchmark_file = benchmark_file
         self.stem_channels = stem_channels
+        self._all: list[int] | None = None
 
     @cached_property
     def table(self):
@@ -125,6 +127,22 @@ class NB101Space(SearchSpace):
 
     def arch_hash(self, index: int) -> str:
         return self.spec(index).hash()
+
+    @property
+    def num_modules(self) -> int:
+        """Distinct modules (423,624): what ``--n all`` scores."""
+        return len(self.table) if self.table is not None else NUM_MODULES
+
+    def all_indices(self) -> list[int]:
+        """Every module's index once: without a benchmark file, from the canonical
+        enumeration (core/spaces/nb101_enum.py; integers, never networks)."""
+        if self.table is not None:
+            return list(range(len(self.table)))
+        if self._all is None:   # enumerated once per space object (every repeat draws from it)
+            from naswot_tui.core.spaces.nb101_enum import iter_module_codes
+
+            self._all = list(iter_module_codes())
+        return self._all
 
     def sample(self, rng: np.random.Generator) -> int:
         if self.table is not None:

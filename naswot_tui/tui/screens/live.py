@@ -25,6 +25,7 @@ from naswot_tui.tui.widgets.live import (
     fmt_time,
 )
 from naswot_tui.tui.widgets.scatter import ScoreScatter
+from naswot_tui.tui.widgets.workers import WorkersLine
 
 ACTIVE = ("preparing", "running", "paused")
 
@@ -54,6 +55,7 @@ class LiveScreen(Screen):
                 yield ScoreScatter(id="scatter")
                 yield BestCell(id="best-panel")
         yield PicksLine("", id="picks")
+        yield WorkersLine("", id="workers")
         yield RunLog(id="log", max_lines=500, wrap=False, markup=False)
         yield Footer()
 

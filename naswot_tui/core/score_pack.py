@@ -1,0 +1,89 @@
+"""Score packs: precomputed scores of a whole space shipped inside the package.
+
+A pack is an ``.npz`` (no pickles) in ``naswot_tui/data/`` with arrays
+``index`` (int32), ``score`` (float64; ``-inf`` kept, NaN for a failed cell)
+and ``context`` (one JSON string): the fields of a cache key that determine a
+score (space, batch fingerprint, batch size, hook rule, proxy, init policy and
+run seed, dtype, device kind). The evaluator uses a pack as read-only cache
+entries, only when the run's key matches it field for field (the package
+version aside: tests re-score pack cells to prove the scoring unchanged), and
+only with the cache on (``--no-cache`` scores everything). Scores computed on
+CPU are packed for ``device_kind`` cpu only: GPU floats may differ.
+
+``scripts/build_score_pack.py`` builds a pack from a trace; PROVENANCE.md in
+the data folder says which command produced each shipped pack.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from naswot_tui.core.cache import CacheKey
+
+#: the packs that ship with the package (file names in naswot_tui/data/)
+SHIPPED = ("nb201_naswot_cifar10_b128_s1.npz",)
+#: CacheKey fields a pack must match (the version is left out on purpose, see the docstring)
+CONTEXT_FIELDS = ("space", "data_fingerprint", "batch_size", "hook_rule", "proxy", "init_policy", "dtype",
+                  "device_kind")
+
+
+def context_of(key: CacheKey) -> dict[str, Any]:
+    """The part of a cache key that a pack records."""
+    full = asdict(key)
+    return {name: full[name] for name in CONTEXT_FIELDS}
+
+
+def write_pack(path: Path, context: dict[str, Any], indices: np.ndarray, scores: np.ndarray) -> None:
+    """Write a pack (sorted by index; one score per index)."""
+    order = np.argsort(indices, kind="stable")
+    idx = np.asarray(indices, dtype=np.int32)[order]
+    if len(np.unique(idx)) != len(idx):
+        raise ValueError("a pack holds one score per architecture index")
+    missing = set(CONTEXT_FIELDS) - set(context)
+    if missing:
+        raise ValueError(f"pack context lacks {sorted(missing)}")
+    np.savez_compressed(path, index=idx, score=np.asarray(scores, dtype=np.float64)[order],
+                        context=np.array(json.dumps({k: context[k] for k in CONTEXT_FIELDS}, sort_keys=True)))
+
+
+def read_pack(path: Path) -> tuple[dict[str, Any], dict[int, float]]:
+    """(context, index -> score) of a pack file."""
+    with np.load(path, allow_pickle=False) as npz:
+        context = json.loads(str(npz["context"]))
+        scores = dict(zip(npz["index"].tolist(), npz["score"].tolist(), strict=True))
+    return context, scores
+
+
+@cache
+def _shipped() -> tuple[tuple[dict[str, Any], dict[int, float]], ...]:
+    packs = []
+    folder = resources.files("naswot_tui") / "data"
+    for name in SHIPPED:
+        ref = folder / name
+        if not ref.is_file():
+            continue
+        with resources.as_file(ref) as p:
+            packs.append(read_pack(Path(p)))
+    return tuple(packs)
+
+
+def pack_for(key: CacheKey) -> dict[int, float] | None:
+    """The shipped scores for ``key``'s context, or None when no pack matches it exactly."""
+    wanted = context_of(key)
+    for context, scores in _shipped():
+        if context == wanted:
+            return scores
+    return None
+
+
+def is_failed(score: float) -> bool:
+    """NaN marks a cell whose scoring failed when the pack was built (it is scored again)."""
+    return math.isnan(score)
