@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from tui_helpers import sync, wait_until
-
 from naswot_tui.core.executors.base import WorkerState
 from naswot_tui.core.trace import read_trace
 from naswot_tui.tui.app import make_app
 from naswot_tui.tui.settings import Settings
 from naswot_tui.tui.widgets.workers import describe_workers
+from tui_helpers import sync, wait_until
 
 
 def test_the_line_names_each_workers_state_rate_and_device():

@@ -222,7 +222,7 @@ class ArchEvaluator:
         # Reuse the device copy when the batch did not change (embedded data).
         if self._batch is None or batch.fingerprint != self._batch.fingerprint:
             self._drop_ahead()
-            self._batch, self._tensor = batch, batch.to_tensor(self.device)  # type: ignore[no-untyped-call]
+            self._batch, self._tensor = batch, batch.to_tensor(self.device)
             self._slots = None
             self._open_context()
         self._flush()
@@ -426,7 +426,7 @@ class ArchEvaluator:
                 devices = [torch.device(f"cuda:{k}") for k in range(torch.cuda.device_count())]
             self._slots = _queue.Queue()
             for dev in devices:
-                tensor = self._tensor if dev == self.device else batch.to_tensor(dev)  # type: ignore[no-untyped-call]
+                tensor = self._tensor if dev == self.device else batch.to_tensor(dev)
                 for _ in range(per_device):
                     stream = torch.cuda.Stream(device=dev) if dev.type == "cuda" else None  # type: ignore[no-untyped-call]
                     self._slots.put((dev, stream, tensor))

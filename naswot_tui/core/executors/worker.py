@@ -124,7 +124,7 @@ class ChunkScorer:
                 return (f"worker refuses to score: its minibatch for repeat {repeat} has hash {batch.fingerprint}, "
                         f"the trace header says {fingerprint} (different data files on this worker?)")
             self._fingerprint = fingerprint
-            self._tensor = batch.to_tensor(self.device)  # type: ignore[no-untyped-call]
+            self._tensor = batch.to_tensor(self.device)
         return None
 
     def score(self, index: int) -> ScoreTuple:

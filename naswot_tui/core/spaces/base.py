@@ -30,7 +30,9 @@ class SearchSpace(ABC):
     #: True when every index below ``size`` is an architecture. Sparse spaces
     #: (NB101 without its file: codes of which most are not valid cells) are
     #: sampled through ``sample`` only.
-    dense: bool = True
+    @property
+    def dense(self) -> bool:
+        return True
 
     @property
     @abstractmethod

@@ -23,6 +23,7 @@ Architecture strings are ``<adjacency bits>|<interior ops>`` (see
 from __future__ import annotations
 
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 from torch import nn
@@ -45,6 +46,9 @@ from naswot_tui.core.spaces.nb101_spec import (
     spec_of_raw,
 )
 
+if TYPE_CHECKING:
+    from naswot_tui.core.benchmarks.nb101_tfrecord import NB101Table
+
 # The network the NASWOT authors scored, and the one the benchmark trained.
 SCORED_STEM = 16
 BENCHMARK_STEM = 128
@@ -65,7 +69,7 @@ class NB101Space(SearchSpace):
         self._all: list[int] | None = None
 
     @cached_property
-    def table(self):
+    def table(self) -> NB101Table | None:
         """The converted benchmark file, or None without one."""
         if self.benchmark_file is None:
             return None
@@ -105,7 +109,7 @@ class NB101Space(SearchSpace):
             return canonical_code(spec)
         h = spec.hash()
         try:
-            return self.table.hash_index[h]
+            return int(self.table.hash_index[h])
         except KeyError:
             raise UsageError(f"nb101: module {h} is not in {self.table.name}") from None
 

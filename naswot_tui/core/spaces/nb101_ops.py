@@ -14,6 +14,8 @@ may contain ``ReLU``.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
@@ -45,7 +47,7 @@ def make_op(label: str, channels: int) -> nn.Module:
     raise ValueError(f"unknown NAS-Bench-101 op {label!r}")
 
 
-def vertex_channels(matrix, c_in: int, c_out: int) -> list[int]:
+def vertex_channels(matrix: Any, c_in: int, c_out: int) -> list[int]:  # matrix: 0/1 rows (list or array)
     """Channel count of every vertex (the benchmark's split rule)."""
     v_count = len(matrix)
     ch = [0] * v_count
