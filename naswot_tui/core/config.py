@@ -34,6 +34,12 @@ SEARCHES = ("naswot", "rea", "area")
 # because core.scoring imports torch and the form must paint without it;
 # tests/test_options.py fails when the two lists drift apart.
 PROXY_NAMES = ("naswot", "naswot-relu", "params", "flops")
+# Every per-network proxy of the proxy lab (core.proxies.PROXIES), for --proxies;
+# repeated for the same reason (core.proxies imports torch); tests/test_proxy_lab.py
+# fails when the lists drift apart.
+LAB_PROXY_NAMES = ("naswot", "naswot-relu", "swap", "swap-reg", "jacov", "snip", "grad_norm", "plain", "fisher",
+                   "grasp", "meco", "params", "flops", "l2_norm", "synflow", "zen", "zico")
+ENSEMBLE_PREFIX = "ensemble:"
 HOOK_RULES = ("reference", "relu")
 NB101_AGGREGATES = ("mean", "max")
 AMP_MODES = (None, "bf16", "fp16")
@@ -226,6 +232,24 @@ def _data_sources() -> tuple[str, ...]:
     return DATA_SOURCES
 
 
+def _check_proxies(text: str) -> str | None:
+    """``--proxies a,b,ensemble:c+d``: known names, no repeats; canonical comma-joined text."""
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names:
+        return None
+    for name in names:
+        members = name[len(ENSEMBLE_PREFIX):].split("+") if name.startswith(ENSEMBLE_PREFIX) else [name]
+        if name.startswith(ENSEMBLE_PREFIX) and len(members) < 2:
+            raise UsageError(f"--proxies: ensemble {name!r} needs two proxies or more, e.g. ensemble:naswot+synflow")
+        unknown = [m for m in members if m not in LAB_PROXY_NAMES]
+        if unknown:
+            raise UsageError(f"--proxies: unknown proxy {unknown[0]!r}; choose from: {', '.join(LAB_PROXY_NAMES)}, "
+                             f"or {ENSEMBLE_PREFIX}<a>+<b>")
+    if len(set(names)) != len(names):
+        raise UsageError("--proxies names a proxy twice; list each once")
+    return ",".join(names)
+
+
 def _check_device(spec: str) -> str:
     spec = spec.strip().lower()
     if not _DEVICE.fullmatch(spec):
@@ -289,6 +313,10 @@ class RunConfig:
         "naswot", flag="--proxy", label="Proxy", group=S, widget=Widget.SELECT,
         help="Score that ranks candidates: naswot | naswot-relu | params | flops.",
         choices=PROXY_NAMES, noun="proxy")
+    proxies: str | None = _option(  # the proxy lab: every named proxy per architecture, one pass
+        None, flag="--proxies", label="Also score", group=S, widget=Widget.TEXT, metavar="A,B,...",
+        help="Score these proxies too, in one pass (e.g. naswot,synflow,jacov; ensemble:a+b ranks by both).",
+        check=_check_proxies, placeholder="e.g. naswot,synflow,jacov", shown_when=("search", ("naswot",)))
     unique: bool = _option(
         False, flag="--unique", label="Unique draws", group=S, widget=Widget.CHECKBOX,
         help="Draw without replacement (the reference draws with).")
@@ -352,7 +380,20 @@ class RunConfig:
             setattr(self, opt.name, opt.check_value(getattr(self, opt.name)))
         if self.data == "root" and not self.data_root:
             raise UsageError("data source 'root' needs --data-root DIR")
+        if self.proxies and self.search != "naswot":
+            raise UsageError("--proxies scores NASWOT-N samples; use it with --search naswot")
+        picker = self.picking_proxy()
+        if self.proxies and picker not in self.proxy_list():
+            self.proxies = f"{picker},{self.proxies}"  # the score that picks is always among those computed
         return self
+
+    def picking_proxy(self) -> str:
+        """The lab name of the score that picks (``--proxy`` under ``--hook-rule``)."""
+        return "naswot-relu" if self.proxy == "naswot" and self.hook_rule == "relu" else self.proxy
+
+    def proxy_list(self) -> list[str]:
+        """``--proxies`` as a list (ensembles included); empty when not given."""
+        return [n for n in (self.proxies or "").split(",") if n]
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -38,6 +38,22 @@ def decode_score(record: dict) -> float | None:
     return None
 
 
+def encode_proxy_value(value: float | None) -> Any:
+    """One value of a score record's ``proxies`` dict: a plain number when finite,
+    else what ``encode_score`` makes of it (``{"score": null, "score_inf": -1}``...)."""
+    if value is not None and math.isfinite(value):
+        return value
+    return None if value is None else encode_score(value)
+
+
+def decode_proxy_value(value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        return decode_score(value)
+    return float(value)
+
+
 @dataclass
 class RunStarted:
     header: dict  # the trace header record
@@ -80,23 +96,29 @@ class ArchScored:
     error: str | None = None
     replayed: bool = False        # restored from a trace on resume, not recomputed
     extra: dict = field(default_factory=dict)  # search-specific fields (e.g. REA fitness)
+    #: ``--proxies``: every proxy's value on this architecture (None when not asked; old traces)
+    proxies: dict[str, float | None] | None = None
 
     def to_record(self) -> dict:
         rec = {"type": "score", "repeat": self.repeat, "i": self.i, "arch": self.arch, "index": self.index,
                **encode_score(self.score), "params": self.params, "acc": self.acc, "t_s": round(self.t_s, 6)}
         if self.error:
             rec["error"] = self.error
+        if self.proxies is not None:
+            rec["proxies"] = {k: encode_proxy_value(v) for k, v in self.proxies.items()}
         rec.update(self.extra)
         return rec
 
     @classmethod
     def from_record(cls, rec: dict) -> "ArchScored":
         known = {"type", "repeat", "i", "arch", "index", "score", "score_inf", "score_nan", "params", "acc",
-                 "t_s", "error"}
+                 "t_s", "error", "proxies"}
+        raw = rec.get("proxies")
+        proxies = {k: decode_proxy_value(v) for k, v in raw.items()} if isinstance(raw, dict) else None
         return cls(repeat=rec["repeat"], i=rec["i"], index=rec["index"], arch=rec["arch"],
                    score=decode_score(rec), t_s=rec.get("t_s", 0.0), params=rec.get("params"),
                    acc=rec.get("acc"), error=rec.get("error"), replayed=True,
-                   extra={k: v for k, v in rec.items() if k not in known})
+                   extra={k: v for k, v in rec.items() if k not in known}, proxies=proxies)
 
 
 @dataclass

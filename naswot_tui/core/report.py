@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from naswot_tui.core import paper
-from naswot_tui.core.evaluate import scored_architectures
+from naswot_tui.core.evaluate import Evaluation, evaluate_trace, scored_architectures
 from naswot_tui.core.stats import kendall, rank_ready
 from naswot_tui.core.trace import Trace
 
@@ -115,6 +115,27 @@ def _correlation_rows(groups: list[list[Trace]]) -> list[dict]:
     return rows
 
 
+def _lab_rows(traces: list[Trace]) -> list[dict]:
+    """``--proxies`` traces: each proxy's tau, rho (with intervals) and nDCG@10 against each
+    dataset's test accuracy (``evaluate``'s numbers), beside VKDNW's published figures on C-10."""
+    out = []
+    for t in traces:
+        if not t.header.get("proxies"):
+            continue
+        ev: Evaluation = evaluate_trace(t)
+        for r in ev.results:
+            if r.target is None or r.target.split != "test" or r.target.epochs != 200:
+                continue
+            published = paper.VKDNW_TABLE1_NB201_C10.get(r.proxy) if (
+                t.config.space == "nb201" and r.target.dataset == "cifar10") else None
+            out.append({"trace": str(t.path), "proxy": r.proxy, "dataset": r.target.dataset, "n": r.n,
+                        "kendall_tau": r.kendall.to_json(), "spearman_rho": r.spearman.to_json(),
+                        "ndcg10": r.ndcg.get(10),
+                        "paper_kendall_tau": None if published is None else published[0],
+                        "paper_spearman_rho": None if published is None else published[1]})
+    return out
+
+
 def build_report(traces: list[Trace]) -> dict:
     groups: dict[tuple, list[Trace]] = {}
     for t in traces:
@@ -138,11 +159,36 @@ def build_report(traces: list[Trace]) -> dict:
         "with a time budget (wall time when the budget was a count of trainings).",
         "A delta is flagged (bold) when it exceeds the paper's std.",
     ]
+    lab = _lab_rows(traces)
+    if lab:
+        notes.append(f"Proxy lab: published figures from {paper.VKDNW_CITATION}: "
+                     "their own batch, images and initialisation, so compare loosely.")
     return {"rows": rows, "paper_rows": paper_rows, "correlations": _correlation_rows(list(groups.values())),
-            "notes": notes}
+            "proxy_lab": lab, "notes": notes}
 
 
 # ------------------------------------------------------------------ Markdown
+
+
+def _est(value: dict | None) -> str:
+    if not value or value.get("value") is None:
+        return "-"
+    ci = value.get("ci95")
+    return f"{value['value']:.3f}" + (f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "")
+
+
+def _lab_markdown(rows: list[dict]) -> list[str]:
+    if not rows:
+        return []
+    lines = ["", "### Proxy lab: every proxy against test accuracy", "",
+             "| Run | proxy | dataset | archs | Kendall τ [95% CI] | Spearman ρ [95% CI] | nDCG@10 | τ / ρ (VKDNW) |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        ndcg = "-" if r["ndcg10"] is None else f"{r['ndcg10']:.3f}"
+        published = "-" if r["paper_kendall_tau"] is None else f"{r['paper_kendall_tau']:.3f} / {r['paper_spearman_rho']:.3f}"
+        lines.append(f"| {Path(r['trace']).name} | {r['proxy']} | {r['dataset']} | {r['n']} | {_est(r['kendall_tau'])} | "
+                     f"{_est(r['spearman_rho'])} | {ndcg} | {published} |")
+    return lines
 
 
 def _cell(value: dict | None) -> str:
@@ -204,6 +250,7 @@ def to_markdown(report: dict) -> str:
             delta = "-" if c["delta"] is None else f"{c['delta']:+.3f}"
             lines.append(f"| {c['method']} ({Path(c['trace']).name}) | {c['dataset']} | {c['n_archs']} | "
                          f"{tau} | {published} | {delta} |")
+    lines += _lab_markdown(report.get("proxy_lab") or [])
     lines += [""] + [f"- {n}" for n in report["notes"]]
     for r in report["rows"]:
         if r.get("budget"):
