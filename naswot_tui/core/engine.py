@@ -16,9 +16,9 @@ import queue
 import threading
 import time
 import weakref
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -57,7 +57,8 @@ def available_devices() -> list[DeviceInfo]:
         for k in range(torch.cuda.device_count()):
             free, total = torch.cuda.mem_get_info(k)
             name = torch.cuda.get_device_name(k)
-            devices.append(DeviceInfo(f"cuda:{k}", f"cuda:{k} {name} ({free / 2**30:.1f} of {total / 2**30:.0f} GiB free)"))
+            free_gib, total_gib = free / 2**30, total / 2**30
+            devices.append(DeviceInfo(f"cuda:{k}", f"cuda:{k} {name} ({free_gib:.1f} of {total_gib:.0f} GiB free)"))
     return devices
 
 
@@ -237,10 +238,8 @@ class ArchEvaluator:
         from naswot_tui.core.cache import INIT_POLICY, CacheKey
 
         c = self.config
-        if self.amp:
-            dtype = f"amp-{self.amp}"
-        else:
-            dtype = "fp32+tf32" if (c.tf32 and self.device.type == "cuda") else "fp32"
+        tf32 = c.tf32 and self.device.type == "cuda"
+        dtype = f"amp-{self.amp}" if self.amp else ("fp32+tf32" if tf32 else "fp32")
         return CacheKey(space=c.space, data_fingerprint=self._batch.fingerprint, batch_size=c.batch_size,
                         hook_rule=c.hook_rule, proxy=self.proxy.name, init_policy=f"{INIT_POLICY}:seed={c.seed}",
                         dtype=dtype, device_kind=self.device.type, version=__version__)
@@ -507,7 +506,7 @@ class Run:
 
     @classmethod
     def resume(cls, path: str | Path, control: Control | None = None, parts: RunParts | None = None,
-               **overrides) -> "Run":
+               **overrides) -> Run:
         """Continue an incomplete (or cancelled) trace in place."""
         trace = read_trace(path)
         if trace.status == "completed":

@@ -38,7 +38,7 @@ import math
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -212,8 +212,8 @@ def argmax_pick(proxy: npt.ArrayLike, acc: npt.ArrayLike) -> ArgmaxPick:
     return ArgmaxPick(pos, float(accs[pos]), float(accs.max()), float(accs.mean()))
 
 
-def compare_proxy(proxy: npt.ArrayLike, acc: npt.ArrayLike, resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED,
-                  name: str = "", target: Target | None = None) -> ProxyResult:
+def compare_proxy(proxy: npt.ArrayLike, acc: npt.ArrayLike, resamples: int = BOOTSTRAP_RESAMPLES,
+                  seed: int = BOOTSTRAP_SEED, name: str = "", target: Target | None = None) -> ProxyResult:
     """Everything ``evaluate`` reports for one proxy against one accuracy."""
     scores = rank_ready(proxy)  # -inf ranks last
     accs = np.asarray(acc, dtype=np.float64)
@@ -431,7 +431,7 @@ def evaluate_trace(trace: Trace, baselines: tuple[str, ...] = ("params", "flops"
     for target in targets:
         accs = np.array([_accuracy(truth, i, target) for i in indices], dtype=np.float64)
         keep = np.isfinite(accs)
-        kept = [i for i, k in zip(indices, keep) if k]
+        kept = [i for i, k in zip(indices, keep, strict=True) if k]
         for name, vals in values.items():
             res = compare_proxy(vals[keep], accs[keep], resamples, seed, name=name, target=target)
             pick = res.argmax
@@ -513,7 +513,7 @@ def format_matrix(report: Evaluation) -> list[str]:
     w = max(len(p) for p in report.proxies) + 4
     lines = [f"  proxy x proxy Kendall tau-b ({report.n_archs} architectures):",
              "  " + " " * w + "".join(f"{k + 1:>7}" for k in range(len(report.proxies)))]
-    for k, (name, row) in enumerate(zip(report.proxies, report.proxy_kendall)):
+    for k, (name, row) in enumerate(zip(report.proxies, report.proxy_kendall, strict=True)):
         cells = "".join(f"{_fmt(v, '.2f'):>7}" for v in row)
         lines.append(f"  {f'{k + 1:>2} {name}':<{w}}{cells}")
     return lines

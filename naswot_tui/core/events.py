@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
-from typing import Any, Union
+from typing import Any
 
 
 def encode_score(value: float | None) -> dict[str, Any]:
@@ -62,7 +62,7 @@ class RunStarted:
         return dict(self.header)
 
     @classmethod
-    def from_record(cls, rec: dict) -> "RunStarted":
+    def from_record(cls, rec: dict) -> RunStarted:
         return cls(header=dict(rec))
 
 
@@ -78,7 +78,7 @@ class RepeatStarted:
                 "batch_fingerprint": self.batch_fingerprint}
 
     @classmethod
-    def from_record(cls, rec: dict) -> "RepeatStarted":
+    def from_record(cls, rec: dict) -> RepeatStarted:
         return cls(repeat=rec["repeat"], total=rec.get("total", 0), batch=rec.get("batch", ""),
                    batch_fingerprint=rec.get("batch_fingerprint", ""))
 
@@ -110,7 +110,7 @@ class ArchScored:
         return rec
 
     @classmethod
-    def from_record(cls, rec: dict) -> "ArchScored":
+    def from_record(cls, rec: dict) -> ArchScored:
         known = {"type", "repeat", "i", "arch", "index", "score", "score_inf", "score_nan", "params", "acc",
                  "t_s", "error", "proxies"}
         raw = rec.get("proxies")
@@ -144,7 +144,7 @@ class RepeatFinished:
         return rec
 
     @classmethod
-    def from_record(cls, rec: dict) -> "RepeatFinished":
+    def from_record(cls, rec: dict) -> RepeatFinished:
         score = decode_score({k[5:]: v for k, v in rec.items() if k.startswith("pick_score")})
         known = {"type", "repeat", "pick_index", "pick_arch", "pick_score", "pick_score_inf", "pick_score_nan",
                  "pick_acc", "pick_accs", "elapsed_s", "n_scored", "n_errors"}
@@ -168,7 +168,7 @@ class RunFinished:
         return rec
 
     @classmethod
-    def from_record(cls, rec: dict) -> "RunFinished":
+    def from_record(cls, rec: dict) -> RunFinished:
         summary = {k: v for k, v in rec.items() if k not in ("type", "status", "error")}
         return cls(status=rec.get("status", "failed"), summary=summary, error=rec.get("error"))
 
@@ -179,7 +179,7 @@ class LogMessage:
     text: str
 
 
-Event = Union[RunStarted, RepeatStarted, ArchScored, RepeatFinished, RunFinished, LogMessage]
+Event = RunStarted | RepeatStarted | ArchScored | RepeatFinished | RunFinished | LogMessage
 
 #: record "type" -> event class; the header is the record whose type is "header"
 RECORD_TYPES: dict[str, type] = {"header": RunStarted, "repeat_start": RepeatStarted, "score": ArchScored,

@@ -185,9 +185,10 @@ def _lab_markdown(rows: list[dict]) -> list[str]:
              "|---|---|---|---|---|---|---|---|"]
     for r in rows:
         ndcg = "-" if r["ndcg10"] is None else f"{r['ndcg10']:.3f}"
-        published = "-" if r["paper_kendall_tau"] is None else f"{r['paper_kendall_tau']:.3f} / {r['paper_spearman_rho']:.3f}"
-        lines.append(f"| {Path(r['trace']).name} | {r['proxy']} | {r['dataset']} | {r['n']} | {_est(r['kendall_tau'])} | "
-                     f"{_est(r['spearman_rho'])} | {ndcg} | {published} |")
+        published = "-" if r["paper_kendall_tau"] is None else (
+            f"{r['paper_kendall_tau']:.3f} / {r['paper_spearman_rho']:.3f}")
+        lines.append(f"| {Path(r['trace']).name} | {r['proxy']} | {r['dataset']} | {r['n']} | "
+                     f"{_est(r['kendall_tau'])} | {_est(r['spearman_rho'])} | {ndcg} | {published} |")
     return lines
 
 

@@ -24,6 +24,7 @@ from naswot_tui.tui.widgets.live import (
     fmt,
     fmt_time,
 )
+from naswot_tui.tui.widgets.proxy_tau import ProxyTau
 
 ACTIVE = ("preparing", "running", "paused")
 
@@ -44,6 +45,7 @@ class LiveScreen(Screen):
         yield RunInfo("", id="run-info")
         yield ProgressStrip(id="progress-row")
         yield ScoreSparklines(id="sparks")
+        yield ProxyTau("", id="proxy-tau")   # shown only for --proxies runs
         with Horizontal(id="live-middle"):
             yield TopTable(id="top-table", cursor_type="row", zebra_stripes=True)
             yield BestCell(id="best-panel")
