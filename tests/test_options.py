@@ -44,13 +44,13 @@ def _command_options() -> dict:
 
 
 def test_every_field_is_declared_once_in_its_group():
-    """Each of the 26 fields has one Option; the groups are the ones the Setup form shows."""
+    """Each of the 27 fields has one Option; the groups are the ones the Setup form shows."""
     names = [f.name for f in dataclasses.fields(RunConfig)]
-    assert [opt.name for opt in options()] == names and len(names) == 26
+    assert [opt.name for opt in options()] == names and len(names) == 27
     groups = {g: {opt.name for opt in options() if opt.group is g} for g in Group}
     assert groups[Group.BASIC] == {"space", "dataset", "n", "repeats", "seed", "data", "data_root", "device",
                                    "batch_size", "hook_rule"}
-    assert groups[Group.SEARCH] == {"search", "proxy", "unique", "pool_size", "seed_top_k", "tournament_size",
+    assert groups[Group.SEARCH] == {"search", "proxy", "proxies", "unique", "pool_size", "seed_top_k", "tournament_size",
                                     "budget_s", "budget_evals"}
     assert groups[Group.ADVANCED] == {"split_file", "benchmark_file", "amp", "tf32", "cache", "nb101_aggregate",
                                       "out_dir", "trust_benchmark_file"}
@@ -70,7 +70,7 @@ def test_choice_lists_match_what_scoring_accepts():
 def test_cli_has_every_first_release_flag_with_its_default():
     """The generated typer command keeps every flag's spelling and default; only declared flags are added."""
     found = _command_options()
-    added_since = {"--trust-benchmark-file"}
+    added_since = {"--trust-benchmark-file", "--proxies"}
     assert set(found) == FIRST_RELEASE_FLAGS | NOT_RUN_CONFIG | added_since
     for opt in options():
         param = found[opt.flag]
@@ -97,6 +97,8 @@ def _valid_configs() -> st.SearchStrategy[RunConfig]:
     def field(opt):
         if opt.name == "device":
             return st.sampled_from(["auto", "cpu", "cuda", "cuda:0", "cuda:3", "all"])
+        if opt.name == "proxies":  # names are checked against the proxy registry
+            return st.none() | st.sampled_from(["naswot,synflow", "jacov,zico,ensemble:jacov+zico", "params"])
         if opt.widget is Widget.SELECT:
             return st.sampled_from(opt.choice_values())
         if opt.widget is Widget.CHECKBOX:

@@ -52,8 +52,6 @@ def test_proxies_option_is_checked_and_the_picking_proxy_is_added():
                           ("ensemble:naswot", "two proxies"), ("ensemble:naswot+nope", "unknown proxy 'nope'")):
         with pytest.raises(UsageError, match=fragment):
             RunConfig(proxies=bad).validate()
-    with pytest.raises(UsageError, match="--search naswot"):
-        RunConfig(proxies="synflow", search="rea").validate()
     assert "--proxies" in RunConfig(proxies="naswot,synflow").validate().to_cli_args()
 
 

@@ -114,6 +114,8 @@ def _form_configs() -> st.SearchStrategy[RunConfig]:
     def field(opt):
         if opt.name == "device":
             return st.sampled_from(["auto", "cpu"])
+        if opt.name == "proxies":  # names are checked against the proxy registry
+            return st.none() | st.sampled_from(["naswot,synflow", "jacov,zico,ensemble:jacov+zico"])
         if opt.widget is Widget.SELECT:
             return st.sampled_from(opt.choice_values())
         if opt.widget is Widget.CHECKBOX:
@@ -154,7 +156,7 @@ async def test_form_remembers_every_field(tmp_path):
     """A run started with a non-default value in every field comes back, whole, in the next session."""
     chosen = RunConfig(space="nats-sss", dataset="cifar100", n=7, repeats=2, seed=11, data="synthetic",
                        data_root=str(tmp_path / "data"), device="cpu", batch_size=16, hook_rule="relu",
-                       search="area", proxy="params", unique=True, pool_size=9, seed_top_k=4, tournament_size=3,
+                       search="area", proxy="params", proxies="params,flops", unique=True, pool_size=9, seed_top_k=4, tournament_size=3,
                        budget_evals=30, split_file="split.json", benchmark_file="bench.pth",
                        amp="fp16", tf32=True, cache=False, nb101_aggregate="max", out_dir=str(tmp_path / "elsewhere"),
                        trust_benchmark_file=True)

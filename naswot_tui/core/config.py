@@ -315,8 +315,8 @@ class RunConfig:
         choices=PROXY_NAMES, noun="proxy")
     proxies: str | None = _option(  # the proxy lab: every named proxy per architecture, one pass
         None, flag="--proxies", label="Also score", group=S, widget=Widget.TEXT, metavar="A,B,...",
-        help="Score these proxies too, in one pass (e.g. naswot,synflow,jacov; ensemble:a+b ranks by both).",
-        check=_check_proxies, placeholder="e.g. naswot,synflow,jacov", shown_when=("search", ("naswot",)))
+        help="Also score these proxies, in one pass per network (e.g. naswot,synflow,jacov,ensemble:a+b).",
+        check=_check_proxies, placeholder="e.g. naswot,synflow,jacov", shown_when=("search", ("naswot", "area")))
     unique: bool = _option(
         False, flag="--unique", label="Unique draws", group=S, widget=Widget.CHECKBOX,
         help="Draw without replacement (the reference draws with).")
@@ -380,8 +380,6 @@ class RunConfig:
             setattr(self, opt.name, opt.check_value(getattr(self, opt.name)))
         if self.data == "root" and not self.data_root:
             raise UsageError("data source 'root' needs --data-root DIR")
-        if self.proxies and self.search != "naswot":
-            raise UsageError("--proxies scores NASWOT-N samples; use it with --search naswot")
         picker = self.picking_proxy()
         if self.proxies and picker not in self.proxy_list():
             self.proxies = f"{picker},{self.proxies}"  # the score that picks is always among those computed
