@@ -50,8 +50,8 @@ def test_every_field_is_declared_once_in_its_group():
     groups = {g: {opt.name for opt in options() if opt.group is g} for g in Group}
     assert groups[Group.BASIC] == {"space", "dataset", "n", "repeats", "seed", "data", "data_root", "device",
                                    "batch_size", "hook_rule"}
-    assert groups[Group.SEARCH] == {"search", "proxy", "proxies", "unique", "pool_size", "seed_top_k", "tournament_size",
-                                    "budget_s", "budget_evals"}
+    assert groups[Group.SEARCH] == {"search", "proxy", "proxies", "unique", "pool_size", "seed_top_k",
+                                    "tournament_size", "budget_s", "budget_evals"}
     assert groups[Group.ADVANCED] == {"split_file", "benchmark_file", "amp", "tf32", "cache", "nb101_aggregate",
                                       "out_dir", "trust_benchmark_file"}
     for opt in options():

@@ -156,7 +156,8 @@ async def test_form_remembers_every_field(tmp_path):
     """A run started with a non-default value in every field comes back, whole, in the next session."""
     chosen = RunConfig(space="nats-sss", dataset="cifar100", n=7, repeats=2, seed=11, data="synthetic",
                        data_root=str(tmp_path / "data"), device="cpu", batch_size=16, hook_rule="relu",
-                       search="area", proxy="params", proxies="params,flops", unique=True, pool_size=9, seed_top_k=4, tournament_size=3,
+                       search="area", proxy="params", proxies="params,flops", unique=True, pool_size=9, seed_top_k=4,
+                       tournament_size=3,
                        budget_evals=30, split_file="split.json", benchmark_file="bench.pth",
                        amp="fp16", tf32=True, cache=False, nb101_aggregate="max", out_dir=str(tmp_path / "elsewhere"),
                        trust_benchmark_file=True)
