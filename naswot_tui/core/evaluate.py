@@ -414,7 +414,8 @@ def evaluate_trace(trace: Trace, baselines: tuple[str, ...] = ("params", "flops"
 
         for name in ensembles:
             try:
-                values[name] = np.asarray(ensemble_scores(values, name), dtype=np.float64)
+                values[name] = np.asarray(ensemble_scores({k: v.tolist() for k, v in values.items()}, name),
+                                          dtype=np.float64)
             except Exception as exc:  # noqa: BLE001 - a missing member column leaves the others
                 notes.append(f"{name} not computed: {exc}")
     wanted = [b for b in baselines if b not in values]
