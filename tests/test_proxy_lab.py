@@ -242,7 +242,7 @@ async def test_live_screen_shows_each_proxys_running_tau(tmp_path, monkeypatch, 
         if size[0] < 120:  # compact: one line of "name tau" pairs
             assert "oracle 1.00" in screen and "inverse -1.00" in screen and "n=" in screen
         else:  # the table: a title and one row per proxy, best first
-            assert "running Kendall" in screen and "1.000" in screen and "-1.000" in screen
+            assert "running Kendall" in screen and "n=" in screen and "1.000" in screen and "-1.000" in screen
             assert widget.region.height >= 4
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal
+from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer, Header
 
@@ -31,6 +31,9 @@ ACTIVE = ("preparing", "running", "paused")
 
 class LiveScreen(Screen):
     AUTO_FOCUS = "#top-table"
+    DEFAULT_CSS = """
+    #live-left { width: 1fr; height: 1fr; }
+    """
     BINDINGS = [
         Binding("p", "pause", "Pause"),
         Binding("c", "cancel", "Cancel"),
@@ -45,9 +48,12 @@ class LiveScreen(Screen):
         yield RunInfo("", id="run-info")
         yield ProgressStrip(id="progress-row")
         yield ScoreSparklines(id="sparks")
-        yield ProxyTau("", id="proxy-tau")   # shown only for --proxies runs
         with Horizontal(id="live-middle"):
-            yield TopTable(id="top-table", cursor_type="row", zebra_stripes=True)
+            with Vertical(id="live-left"):
+                yield TopTable(id="top-table", cursor_type="row", zebra_stripes=True)
+                # --proxies runs only: under the table, so it takes rows from the table and
+                # nothing else (80x24 has no row to spare)
+                yield ProxyTau("", id="proxy-tau")
             yield BestCell(id="best-panel")
         yield PicksLine("", id="picks")
         yield RunLog(id="log", max_lines=500, wrap=False, markup=False)

@@ -36,7 +36,7 @@ class ProxyTau(LivePart, Static):
     """One line per proxy (wide) or a compact line of them (narrow): tau against the ground truth."""
 
     DEFAULT_CSS = """
-    ProxyTau { height: auto; max-height: 20; padding: 0 1; display: none; }
+    ProxyTau { height: auto; max-height: 50%; padding: 0 1; display: none; }
     """
 
     def key(self, s: LiveState) -> Any:
@@ -63,13 +63,14 @@ class ProxyTau(LivePart, Static):
             self.update(self._table(taus, n, dataset))
         else:
             cells = [f"{name} {fmt(tau, '.2f')}" for name, tau in taus.items()]
-            text = Text(f"τ vs {dataset} test (n={n}): ", style="bold")
+            text = Text()
+            text.append(f"τ vs {dataset} test (n={n}): ", style="bold")
             text.append(" · ".join(cells))
             self.update(text)
 
     @staticmethod
     def _table(taus: dict[str, float | None], n: int, dataset: str) -> Table:
-        table = Table(title=f"running Kendall τ vs {dataset} test accuracy, {n} architectures",
+        table = Table(title=f"running Kendall τ vs {dataset} test, n={n}",
                       title_justify="left", expand=False, box=None, padding=(0, 1), show_edge=False)
         table.add_column("proxy")
         table.add_column("τ", justify="right")
