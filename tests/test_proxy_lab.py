@@ -198,6 +198,24 @@ def test_the_issue_check_line(tmp_path):
     assert set(CHECK_PROXIES) <= set(doc["proxies"]) and doc["proxy_kendall"]["tau"]
 
 
+def test_the_shipped_measurement_trace_round_trips():
+    """benchmarks/results/proxy_lab: the README's measurement, every record decoded and re-encoded unchanged."""
+    from pathlib import Path
+
+    from naswot_tui.core.events import to_record
+
+    folder = Path(__file__).resolve().parent.parent / "benchmarks" / "results" / "proxy_lab"
+    traces = sorted(folder.glob("*.jsonl"))
+    assert traces
+    for path in traces:
+        records = [json.loads(line) for line in path.read_text().splitlines()]
+        for rec in records:
+            assert to_record(from_record(rec)) == rec
+        trace = read_trace(path)
+        assert trace.status in ("completed", "cancelled") and len(trace.scores) >= 200
+        assert all(s.proxies is not None and len(s.proxies) == 14 for s in trace.scores)
+
+
 # ------------------------------------------------------------------ Live screen
 
 
