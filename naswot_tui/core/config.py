@@ -316,7 +316,7 @@ class RunConfig:
     proxies: str | None = _option(  # the proxy lab: every named proxy per architecture, one pass
         None, flag="--proxies", label="Also score", group=S, widget=Widget.TEXT, metavar="A,B,...",
         help="Also score these proxies, in one pass per network (e.g. naswot,synflow,jacov,ensemble:a+b).",
-        check=_check_proxies, placeholder="e.g. naswot,synflow,jacov", shown_when=("search", ("naswot", "area")))
+        check=_check_proxies, placeholder="e.g. naswot,synflow,jacov")
     unique: bool = _option(
         False, flag="--unique", label="Unique draws", group=S, widget=Widget.CHECKBOX,
         help="Draw without replacement (the reference draws with).")
