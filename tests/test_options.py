@@ -44,14 +44,14 @@ def _command_options() -> dict:
 
 
 def test_every_field_is_declared_once_in_its_group():
-    """Each of the 30 fields has one Option; the groups are the ones the Setup form shows."""
+    """Each of the 31 fields has one Option; the groups are the ones the Setup form shows."""
     names = [f.name for f in dataclasses.fields(RunConfig)]
-    assert [opt.name for opt in options()] == names and len(names) == 30
+    assert [opt.name for opt in options()] == names and len(names) == 31
     groups = {g: {opt.name for opt in options() if opt.group is g} for g in Group}
     assert groups[Group.BASIC] == {"space", "dataset", "n", "repeats", "seed", "data", "data_root", "device",
                                    "batch_size", "hook_rule"}
-    assert groups[Group.SEARCH] == {"search", "proxy", "unique", "pool_size", "seed_top_k", "tournament_size",
-                                    "budget_s", "budget_evals"}
+    assert groups[Group.SEARCH] == {"search", "proxy", "proxies", "unique", "pool_size", "seed_top_k",
+                                    "tournament_size", "budget_s", "budget_evals"}
     assert groups[Group.ADVANCED] == {"split_file", "benchmark_file", "amp", "tf32", "cache", "nb101_aggregate",
                                       "out_dir", "trust_benchmark_file", "executor", "workers", "ray_address",
                                       "shard"}
@@ -73,7 +73,7 @@ def test_choice_lists_match_what_scoring_accepts():
 def test_cli_has_every_first_release_flag_with_its_default():
     """The generated typer command keeps every flag's spelling and default; only declared flags are added."""
     found = _command_options()
-    added_since = {"--trust-benchmark-file", "--executor", "--workers", "--ray-address", "--shard"}
+    added_since = {"--trust-benchmark-file", "--executor", "--workers", "--ray-address", "--shard", "--proxies"}
     assert set(found) == FIRST_RELEASE_FLAGS | NOT_RUN_CONFIG | added_since
     for opt in options():
         param = found[opt.flag]
@@ -102,6 +102,8 @@ def _valid_configs() -> st.SearchStrategy[RunConfig]:
             return st.sampled_from(["auto", "cpu", "cuda", "cuda:0", "cuda:3", "all"])
         if opt.name == "shard":
             return st.none() | st.sampled_from(["1/1", "2/3", "8/8"])
+        if opt.name == "proxies":  # names are checked against the proxy registry
+            return st.none() | st.sampled_from(["naswot,synflow", "jacov,zico,ensemble:jacov+zico", "params"])
         if opt.widget is Widget.SELECT:
             return st.sampled_from(opt.choice_values())
         if opt.widget is Widget.CHECKBOX:
@@ -117,13 +119,14 @@ def _valid_configs() -> st.SearchStrategy[RunConfig]:
     drawn = st.fixed_dictionaries({opt.name: field(opt) for opt in options() if opt.name != "data"})
     def consistent(values: dict, data: str) -> RunConfig:
         """The cross-field rules of RunConfig.validate: --data-root means data root, a split
-        file needs a data root, AREA's seed-top-k fits in its pool."""
+        file needs a data root, AREA's seed-top-k fits in its pool, --proxies runs locally."""
         if values["data_root"]:
             data = "root"
         elif data == "root":
             data = "synthetic"
         return RunConfig(**{**values, "split_file": values["split_file"] if values["data_root"] else None,
-                            "seed_top_k": min(values["seed_top_k"], values["pool_size"])}, data=data)
+                            "seed_top_k": min(values["seed_top_k"], values["pool_size"]),
+                            "proxies": values["proxies"] if values["executor"] == "local" else None}, data=data)
 
     return st.builds(consistent, drawn, st.sampled_from(option("data").choice_values()))
 

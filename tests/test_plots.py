@@ -226,7 +226,7 @@ def test_proxies_matrix(traces, tmp_path):
     assert m["proxies"] == ["naswot", "odd", "params"] and m["n"] == 12
     records = [s for s in read_trace(path).scores]
     vals = {"naswot": [s.score for s in records], "params": [s.params for s in records],
-            "odd": [-1e9 if s.i == 0 else s.extra["proxies"]["odd"] for s in records]}  # -inf ranks last
+            "odd": [-1e9 if s.i == 0 else s.proxies["odd"] for s in records]}  # -inf ranks last
     for a, name_a in enumerate(m["proxies"]):
         assert m["kendall_tau"][a][a] == 1.0
         for b, name_b in enumerate(m["proxies"]):

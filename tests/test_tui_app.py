@@ -119,7 +119,8 @@ async def test_live_widgets_repaint_only_what_changed(tmp_path):
         await pilot.pause()
         paints: dict[str, int] = {}
         parts = [w for w in app.screen.query("*") if isinstance(w, LivePart)]  # a mixin: not a CSS type
-        assert len(parts) == 8  # run info, progress, sparklines, top table, scatter, best cell, picks, log
+        assert len(parts) == 9  # run info, progress, sparklines, top table, proxy tau (hidden without
+        # --proxies), scatter, best cell, picks, log
 
         def counting(widget):
             original, name = widget.paint, type(widget).__name__

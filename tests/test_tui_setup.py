@@ -116,6 +116,8 @@ def _form_configs() -> st.SearchStrategy[RunConfig]:
             return st.sampled_from(["auto", "cpu"])
         if opt.name == "shard":
             return st.none() | st.sampled_from(["1/1", "2/3"])
+        if opt.name == "proxies":  # names are checked against the proxy registry
+            return st.none() | st.sampled_from(["naswot,synflow", "jacov,zico,ensemble:jacov+zico"])
         if opt.widget is Widget.SELECT:
             return st.sampled_from(opt.choice_values())
         if opt.widget is Widget.CHECKBOX:
@@ -133,7 +135,8 @@ def _form_configs() -> st.SearchStrategy[RunConfig]:
         data = "root" if v["data_root"] else ("synthetic" if v["data"] == "root" else v["data"])
         split_file = v["split_file"] if v["data_root"] else None
         return RunConfig(**{**v, "data": data, "split_file": split_file,
-                            "seed_top_k": min(v["seed_top_k"], v["pool_size"])})
+                            "seed_top_k": min(v["seed_top_k"], v["pool_size"]),
+                            "proxies": v["proxies"] if v["executor"] == "local" else None})
 
     return st.fixed_dictionaries({o.name: field(o) for o in options()}).map(consistent)
 
@@ -163,14 +166,16 @@ async def test_form_remembers_every_field(tmp_path):
     """A run started with a non-default value in every field comes back, whole, in the next session."""
     chosen = RunConfig(space="nats-sss", dataset="cifar100", n=7, repeats=2, seed=11, data="root",
                        data_root=str(tmp_path / "data"), device="cpu", batch_size=16, hook_rule="relu",
-                       search="area", proxy="params", unique=True, pool_size=9, seed_top_k=4, tournament_size=3,
+                       search="area", proxy="params", unique=True, pool_size=9, seed_top_k=4,
+                       tournament_size=3,
                        budget_evals=30, split_file="split.json", benchmark_file="bench.pth",
                        amp="fp16", tf32=True, cache=False, nb101_aggregate="max", out_dir=str(tmp_path / "elsewhere"),
                        trust_benchmark_file=True, executor="ray", workers=3, ray_address="auto", shard="1/1")
     # (the fake source scores in-process whatever the executor; shard 1/1 is the whole draw)
+    # proxies stays unset: --proxies runs on the local executor only, and this run asks for ray.
     # budget_s stays unset: the fake benchmark has no training times, so a time budget cannot run
     # (test_remembered_budget_s below covers that field).
-    assert all(getattr(chosen, o.name) != o.default for o in options() if o.name != "budget_s")
+    assert all(getattr(chosen, o.name) != o.default for o in options() if o.name not in ("budget_s", "proxies"))
     (tmp_path / "elsewhere").mkdir()
     settings_ = fake_settings(tmp_path)
     app = make_app(settings_)
@@ -227,3 +232,4 @@ def test_remembered_budget_s():
     from naswot_tui.tui.settings import remembered_config
 
     assert remembered_config({"search": "area", "budget_s": 500.0}).budget_s == 500.0
+    assert remembered_config({"proxies": "params,flops"}).proxies == "params,flops"

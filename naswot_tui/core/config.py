@@ -34,6 +34,12 @@ SEARCHES = ("naswot", "rea", "area")
 # because core.scoring imports torch and the form must paint without it;
 # tests/test_options.py fails when the two lists drift apart.
 PROXY_NAMES = ("naswot", "naswot-relu", "params", "flops")
+# Every per-network proxy of the proxy lab (core.proxies.PROXIES), for --proxies;
+# repeated for the same reason (core.proxies imports torch); tests/test_proxy_lab.py
+# fails when the lists drift apart.
+LAB_PROXY_NAMES = ("naswot", "naswot-relu", "swap", "swap-reg", "jacov", "snip", "grad_norm", "plain", "fisher",
+                   "grasp", "meco", "params", "flops", "l2_norm", "synflow", "zen", "zico")
+ENSEMBLE_PREFIX = "ensemble:"
 HOOK_RULES = ("reference", "relu")
 NB101_AGGREGATES = ("mean", "max")
 AMP_MODES = (None, "bf16", "fp16")
@@ -236,6 +242,24 @@ def _data_sources() -> tuple[str, ...]:
     return DATA_SOURCES
 
 
+def _check_proxies(text: str) -> str | None:
+    """``--proxies a,b,ensemble:c+d``: known names, no repeats; canonical comma-joined text."""
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names:
+        return None
+    for name in names:
+        members = name[len(ENSEMBLE_PREFIX):].split("+") if name.startswith(ENSEMBLE_PREFIX) else [name]
+        if name.startswith(ENSEMBLE_PREFIX) and len(members) < 2:
+            raise UsageError(f"--proxies: ensemble {name!r} needs two proxies or more, e.g. ensemble:naswot+synflow")
+        unknown = [m for m in members if m not in LAB_PROXY_NAMES]
+        if unknown:
+            raise UsageError(f"--proxies: unknown proxy {unknown[0]!r}; choose from: {', '.join(LAB_PROXY_NAMES)}, "
+                             f"or {ENSEMBLE_PREFIX}<a>+<b>")
+    if len(set(names)) != len(names):
+        raise UsageError("--proxies names a proxy twice; list each once")
+    return ",".join(names)
+
+
 def _check_device(spec: str) -> str:
     spec = spec.strip().lower()
     if not _DEVICE.fullmatch(spec):
@@ -316,6 +340,10 @@ class RunConfig:
         "naswot", flag="--proxy", label="Proxy", group=S, widget=Widget.SELECT,
         help="Score that ranks candidates: naswot | naswot-relu | params | flops.",
         choices=PROXY_NAMES, noun="proxy")
+    proxies: str | None = _option(  # the proxy lab: every named proxy per architecture, one pass
+        None, flag="--proxies", label="Also score", group=S, widget=Widget.TEXT, metavar="A,B,...",
+        help="Also score these proxies, in one pass per network (e.g. naswot,synflow,jacov,ensemble:a+b).",
+        check=_check_proxies, placeholder="e.g. naswot,synflow,jacov")
     unique: bool = _option(
         False, flag="--unique", label="Unique draws", group=S, widget=Widget.CHECKBOX,
         help="Draw without replacement (the reference draws with).")
@@ -396,6 +424,9 @@ class RunConfig:
         for opt in options():
             setattr(self, opt.name, opt.check_value(getattr(self, opt.name)))
         self._check_combinations()
+        picker = self.picking_proxy()
+        if self.proxies and picker not in self.proxy_list():
+            self.proxies = f"{picker},{self.proxies}"  # the score that picks is always among those computed
         return self
 
     def _check_combinations(self) -> None:
@@ -408,10 +439,21 @@ class RunConfig:
         if self.split_file and not self.data_root:
             raise UsageError("--split-file restricts draws from --data-root images; "
                              "pass --data-root DIR or drop --split-file")
+        if self.proxies and self.executor != "local":
+            raise UsageError(f"--proxies runs on the local executor only (got --executor {self.executor}); "
+                             "drop --executor or --proxies")
         if self.search == "area" and self.seed_top_k > self.pool_size:
             raise UsageError(f"--seed-top-k {self.seed_top_k} is larger than --pool-size {self.pool_size}: "
                              "AREA seeds its population from the pool's best; raise --pool-size or lower "
                              "--seed-top-k")
+
+    def picking_proxy(self) -> str:
+        """The lab name of the score that picks (``--proxy`` under ``--hook-rule``)."""
+        return "naswot-relu" if self.proxy == "naswot" and self.hook_rule == "relu" else self.proxy
+
+    def proxy_list(self) -> list[str]:
+        """``--proxies`` as a list (ensembles included); empty when not given."""
+        return [n for n in (self.proxies or "").split(",") if n]
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -185,7 +185,20 @@ class ArchEvaluator:
         self._ready: dict[int, _Known] = {}   # index -> (arch, score, params, acc, extra) of a cache or pack hit
         self._pack: dict[int, float] = {}   # shipped scores of this context (core/score_pack.py)
         self._writer = _CacheWriter()
-        if getattr(config, "cache", True):
+        # --proxies (the proxy lab): every per-network proxy scored in one pass per architecture.
+        # Networks get the dataset's class count only when a label-based proxy needs a classifier
+        # (NASWOT's score does not depend on the head: tests/test_proxy_lab.py). Per-proxy values
+        # are not cached: the cache holds one score per context, so such runs bypass it.
+        self.lab: list[str] = []
+        self.lab_classes = 1
+        self._lab_values: dict[int, dict[str, float]] = {}
+        if config.proxies:
+            from naswot_tui.core.proxies import get_spec, split_proxy_names
+
+            self.lab = split_proxy_names(config.proxy_list())[0]
+            if any(get_spec(name).needs_labels for name in self.lab):
+                self.lab_classes = space.num_classes(config.dataset)
+        if getattr(config, "cache", True) and not self.lab:
             try:
                 from naswot_tui.core.cache import ScoreCache
 
@@ -332,7 +345,7 @@ class ArchEvaluator:
             t_s=t_s if ahead is not None else time.perf_counter() - started,
             params=known if known is not None else params,
             acc=self.truth.accuracy(index, self.config.dataset, "test", 200),
-            error=error,
+            error=error, proxies=self._lab_values.get(index) if self.lab else None,
         )
 
     def _known(self, index: int) -> _Known | None:
@@ -397,8 +410,52 @@ class ArchEvaluator:
 
     def _score(self, index: int, batch: Any, device: Any, stream: Any) -> ScoreTuple:
         """(arch, score, params, error, seconds) of one architecture; never raises."""
-        return score_architecture(self.space, self.proxy, self.config.seed, self.amp, self._arch(index), index,
-                                  batch, device, stream, self._build_lock)
+        if not self.lab:
+            return score_architecture(self.space, self.proxy, self.config.seed, self.amp, self._arch(index), index,
+                                      batch, device, stream, self._build_lock)
+        # --proxies: every proxy of one network in one pass (local executor only), on a
+        # network with the dataset's class count when a label-based proxy is asked for.
+        import contextlib
+
+        import torch
+
+        from naswot_tui.core.scoring import count_params, init_seed
+
+        started = time.perf_counter()
+        arch = self._arch(index)
+        score = params = None
+        error = None
+        try:
+            with self._build_lock:  # the global RNG seeds default init: one build at a time
+                torch.manual_seed(init_seed(self.config.seed, index))
+                model = self.space.build(arch, num_classes=self.lab_classes)
+            with torch.cuda.stream(stream) if stream is not None else contextlib.nullcontext():
+                model = model.to(device)
+                params = count_params(model) / 1e6
+                precision: Any = contextlib.nullcontext()
+                if self.amp:
+                    dtype = torch.bfloat16 if self.amp == "bf16" else torch.float16
+                    precision = torch.autocast(device_type=device.type, dtype=dtype)
+                with precision:
+                    score = self._score_lab(model, index, device)
+            del model
+        except Exception as exc:  # noqa: BLE001 - one bad architecture never stops a search
+            error = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+            if is_out_of_memory(exc):
+                error = "OOM: " + error
+                if device.type == "cuda":
+                    torch.cuda.empty_cache()
+        return arch, score, params, error, time.perf_counter() - started
+
+    def _score_lab(self, model, index: int, device) -> float:
+        """Every --proxies value of one network in one pass; returns the picking proxy's."""
+        from naswot_tui.core.proxies import score_proxies
+        from naswot_tui.core.scoring import init_seed
+
+        assert self._batch is not None
+        values = score_proxies(model, self._batch, self.lab, seed=init_seed(self.config.seed, index), device=device)
+        self._lab_values[index] = values
+        return values[self.config.picking_proxy()]
 
     # ------------------------------------------------------------ in flight
     def _inflight_per_device(self) -> int:
@@ -644,6 +701,7 @@ class Run:
             "data": self._first_batch.batch, "data_source": c.data,
             "batch_fingerprint": self._first_batch.batch_fingerprint,
             "hook_rule": c.hook_rule, "batch_size": c.batch_size, "seed": c.seed, "proxy": c.proxy,
+            **({"proxies": c.proxy_list()} if c.proxies else {}),
             "init_policy": "torch.manual_seed(SeedSequence([seed, index])) before build; default PyTorch init",
             "env": self.evaluator.environment(),
         }

@@ -38,7 +38,7 @@ import math
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -156,6 +156,8 @@ class Evaluation:
     notes: list[str] = field(default_factory=list)
     resamples: int = BOOTSTRAP_RESAMPLES
     seed: int = BOOTSTRAP_SEED
+    #: Kendall tau-b between every pair of ``proxies`` (same order), over the same architectures
+    proxy_kendall: list[list[float | None]] = field(default_factory=list)
 
     def result_for(self, proxy: str, target: str) -> ProxyResult | None:
         """The result of ``proxy`` against the target labelled ``target`` (e.g. "cifar10 test")."""
@@ -169,6 +171,7 @@ class Evaluation:
             "ground_truth": self.ground_truth, "status": self.status, "n_archs": self.n_archs,
             "n_neg_inf": self.n_neg_inf, "n_failed": self.n_failed, "proxies": list(self.proxies),
             "targets": [t.label for t in self.targets], "results": [r.to_json() for r in self.results],
+            "proxy_kendall": {"proxies": list(self.proxies), "tau": [list(row) for row in self.proxy_kendall]},
             "notes": list(self.notes),
             "intervals": {"level": 0.95, "bootstrap_max_n": stats.BOOTSTRAP_MAX_N,
                           "resamples": self.resamples, "seed": self.seed,
@@ -209,8 +212,8 @@ def argmax_pick(proxy: npt.ArrayLike, acc: npt.ArrayLike) -> ArgmaxPick:
     return ArgmaxPick(pos, float(accs[pos]), float(accs.max()), float(accs.mean()))
 
 
-def compare_proxy(proxy: npt.ArrayLike, acc: npt.ArrayLike, resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED,
-                  name: str = "", target: Target | None = None) -> ProxyResult:
+def compare_proxy(proxy: npt.ArrayLike, acc: npt.ArrayLike, resamples: int = BOOTSTRAP_RESAMPLES,
+                  seed: int = BOOTSTRAP_SEED, name: str = "", target: Target | None = None) -> ProxyResult:
     """Everything ``evaluate`` reports for one proxy against one accuracy."""
     scores = rank_ready(proxy)  # -inf ranks last
     accs = np.asarray(acc, dtype=np.float64)
@@ -232,37 +235,15 @@ def _cost_cache_path(space: str, dataset: str) -> Path:
     return default_cache_dir() / "costs" / f"{space}-{dataset}.json"
 
 
-def _nb201_linear_costs(archs: list[str], measure: Callable[[str], list[float]]) -> dict[str, list[float]]:
-    """Exact NB201 params/FLOPs without building every network.
-
-    All cells of an NB201 network share one genotype and keep their width, so
-    only ``nor_conv_1x1`` and ``nor_conv_3x3`` edges own parameters or FLOPs
-    (pooling, skip and none own none): both counts are ``base + a * n_1x1 +
-    b * n_3x3``. Three reference networks give base, a and b; a whole-space
-    trace then costs no network builds (tests check it against building).
-    """
-    from naswot_tui.core.spaces.nb201 import format_cell, parse_cell
-
-    empty = ["none"] * 6
-    base = measure(format_cell(empty))
-    one_1x1 = measure(format_cell(["nor_conv_1x1"] + empty[1:]))
-    one_3x3 = measure(format_cell(["nor_conv_3x3"] + empty[1:]))
-    per_1x1 = [x - b for x, b in zip(one_1x1, base)]
-    per_3x3 = [x - b for x, b in zip(one_3x3, base)]
-    out: dict[str, list[float]] = {}
-    for arch in archs:
-        ops = parse_cell(arch)
-        n1, n3 = ops.count("nor_conv_1x1"), ops.count("nor_conv_3x3")
-        out[arch] = [b + n1 * a1 + n3 * a3 for b, a1, a3 in zip(base, per_1x1, per_3x3)]
-    return out
-
-
 def architecture_costs(space_name: str, dataset: str, archs: list[str],
                        space: SearchSpace | None = None) -> dict[str, tuple[float, float]]:
     """``arch -> (params, flops)`` of the benchmark's network for ``dataset``.
 
-    Built on the ``meta`` device (shapes only); FLOPs in NAS-Bench-201's
-    convention (conv + linear; NDS spaces: the NDS one), which equals the benchmark's own numbers.
+    Where the space knows its costs analytically (``SearchSpace.known_costs``:
+    NB201 / NATS-tss), no network is built per architecture, so a whole-space
+    trace costs milliseconds; otherwise each network is built on the ``meta``
+    device (shapes only). FLOPs in NAS-Bench-201's convention (conv + linear;
+    NDS spaces: the NDS one), which equals the benchmark's own numbers.
     """
     path = _cost_cache_path(space_name, dataset)
     try:
@@ -271,28 +252,21 @@ def architecture_costs(space_name: str, dataset: str, archs: list[str],
         cache = {}
     missing = [a for a in dict.fromkeys(archs) if a not in cache]
     if missing:
-        # torch only when something must be built: a cached evaluate stays fast
-        import torch
-
         from naswot_tui.core.data import IMAGE_SIZE
-        from naswot_tui.core.flops import flops
-        from naswot_tui.core.scoring import count_params
         from naswot_tui.core.spaces import get_space
 
         space = space or get_space(space_name)
         size = IMAGE_SIZE.get(dataset, 32)
-        convention = "nds" if space_name.startswith("nds") else "nb201"  # each benchmark's own counting
-
-        def measure(arch: str) -> list[float]:
-            with torch.device("meta"):
-                model = space.build(arch, num_classes=space.num_classes(dataset))
-            return [float(count_params(model)), float(flops(model, (3, size, size), convention=convention))]
-
-        if space_name == "nb201":
-            cache.update(_nb201_linear_costs(missing, measure))
-        else:
-            for arch in missing:
-                cache[arch] = measure(arch)
+        classes = space.num_classes(dataset)
+        to_build = []
+        for arch in missing:
+            known = space.known_costs(arch, classes, (3, size, size))
+            if known is None:
+                to_build.append(arch)
+            else:
+                cache[arch] = [float(known[0]), float(known[1])]
+        if to_build:
+            cache.update(_built_costs(space, space_name, classes, size, to_build))
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_suffix(f".{os.getpid()}.tmp")
@@ -300,7 +274,24 @@ def architecture_costs(space_name: str, dataset: str, archs: list[str],
             os.replace(tmp, path)
         except OSError:
             pass  # a read-only cache dir only costs speed
-    return {a: tuple(cache[a]) for a in archs}
+    return {a: (float(cache[a][0]), float(cache[a][1])) for a in archs}
+
+
+def _built_costs(space: SearchSpace, space_name: str, classes: int, size: int,
+                 archs: list[str]) -> dict[str, list[float]]:
+    """(params, FLOPs) of networks the space cannot cost analytically, built on the meta device."""
+    import torch  # only here: a cached or analytic evaluate never imports torch for costs
+
+    from naswot_tui.core.flops import flops
+    from naswot_tui.core.scoring import count_params
+
+    convention = "nds" if space_name.startswith("nds") else "nb201"  # each benchmark's own counting
+    out: dict[str, list[float]] = {}
+    for arch in archs:
+        with torch.device("meta"):
+            model = space.build(arch, num_classes=classes)
+        out[arch] = [float(count_params(model)), float(flops(model, (3, size, size), convention=convention))]
+    return out
 
 
 # ------------------------------------------------------------------ traces
@@ -357,6 +348,51 @@ def scored_architectures(trace: Trace) -> tuple[dict[int, tuple[str, float]], in
     return scored, n_failed
 
 
+def lab_columns(trace: Trace, indices: list[int]) -> tuple[dict[str, npt.NDArray[np.float64]], list[str]]:
+    """The ``--proxies`` values of ``indices`` (first record of each), one column per proxy.
+
+    A value that is missing, failed (null) or NaN is stored as -inf: it ranks
+    below every real value, as a network with no signal should; the notes say
+    how many each proxy had.
+    """
+    first: dict[int, dict[str, float | None]] = {}
+    for s in trace.scores:
+        if s.proxies is not None and s.index not in first:
+            first[s.index] = s.proxies
+    names: list[str] = []
+    for row in first.values():
+        names += [k for k in row if k not in names]
+    columns: dict[str, npt.NDArray[np.float64]] = {}
+    notes = []
+    for name in names:
+        raw = [first.get(i, {}).get(name) for i in indices]
+        col = np.array([math.nan if v is None else v for v in raw], dtype=np.float64)
+        bad = int(np.isnan(col).sum())
+        if bad:
+            notes.append(f"{name}: {bad} of {len(col)} architectures have no value (failed or NaN); ranked last")
+        columns[name] = np.where(np.isnan(col), -math.inf, col)
+    return columns, notes
+
+
+def trace_ensembles(trace: Trace) -> list[str]:
+    """The ``ensemble:<a>+<b>`` names the run asked for (header ``proxies``)."""
+    names = trace.header.get("proxies") or []
+    return [n for n in names if isinstance(n, str) and n.startswith("ensemble:")]
+
+
+def kendall_matrix(values: dict[str, npt.NDArray[np.float64]]) -> list[list[float | None]]:
+    """Kendall tau-b of every pair of proxy columns (same architectures; -inf ranks last)."""
+    names = list(values)
+    ranked = {n: rank_ready(v) for n, v in values.items()}
+    out: list[list[float | None]] = [[None] * len(names) for _ in names]
+    for a, first in enumerate(names):
+        out[a][a] = 1.0 if len(ranked[first]) >= 3 else None
+        for b in range(a + 1, len(names)):
+            tau = stats.kendall(ranked[first], ranked[names[b]])
+            out[a][b] = out[b][a] = tau
+    return out
+
+
 def evaluate_trace(trace: Trace, baselines: tuple[str, ...] = ("params", "flops"),
                    resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED) -> Evaluation:
     """Every proxy of ``trace`` against every known accuracy (see module doc)."""
@@ -365,9 +401,24 @@ def evaluate_trace(trace: Trace, baselines: tuple[str, ...] = ("params", "flops"
     own = proxy_name(trace.header)
     scored, n_failed = scored_architectures(trace)
     indices = list(scored)
-    values: dict[str, np.ndarray] = {own: np.array([scored[i][1] for i in indices], dtype=np.float64)}
+    values: dict[str, npt.NDArray[np.float64]] = {
+        own: np.array([scored[i][1] for i in indices], dtype=np.float64)}
     notes = [warning] if warning else []
-    wanted = [b for b in baselines if b != own]
+    # --proxies: every stored column (the picking one is the trace's own score already)
+    lab, lab_notes = lab_columns(trace, indices)
+    notes += lab_notes
+    values.update({name: col for name, col in lab.items() if name != own})
+    ensembles = trace_ensembles(trace)
+    if ensembles and indices:
+        from naswot_tui.core.proxies.ensemble import ensemble_scores  # imports torch (the proxies package)
+
+        for name in ensembles:
+            try:
+                values[name] = np.asarray(ensemble_scores({k: v.tolist() for k, v in values.items()}, name),
+                                          dtype=np.float64)
+            except Exception as exc:  # noqa: BLE001 - a missing member column leaves the others
+                notes.append(f"{name} not computed: {exc}")
+    wanted = [b for b in baselines if b not in values]
     if wanted and indices:
         try:
             costs = architecture_costs(cfg.space, cfg.dataset, [scored[i][0] for i in indices])
@@ -379,10 +430,9 @@ def evaluate_trace(trace: Trace, baselines: tuple[str, ...] = ("params", "flops"
     targets = known_targets(truth, indices[0]) if indices else []
     results = []
     for target in targets:
-        accs = np.array([truth.accuracy(i, target.dataset, target.split, target.epochs) for i in indices],
-                        dtype=np.float64)
+        accs = np.array([_accuracy(truth, i, target) for i in indices], dtype=np.float64)
         keep = np.isfinite(accs)
-        kept = [i for i, k in zip(indices, keep) if k]
+        kept = [i for i, k in zip(indices, keep, strict=True) if k]
         for name, vals in values.items():
             res = compare_proxy(vals[keep], accs[keep], resamples, seed, name=name, target=target)
             pick = res.argmax
@@ -391,12 +441,18 @@ def evaluate_trace(trace: Trace, baselines: tuple[str, ...] = ("params", "flops"
                 res = replace(res, argmax=replace(pick, index=index, arch=scored[index][0]))
             results.append(res)
     n_inf = int(np.isneginf(values[own]).sum()) if indices else 0
+    matrix = kendall_matrix(values) if len(values) > 1 else []
     return Evaluation(
         path=str(trace.path), space=cfg.space, dataset=cfg.dataset, search=cfg.search, proxy=own,
         hook_rule=trace.header.get("hook_rule"), batch_size=trace.header.get("batch_size"),
         data=trace.header.get("data"), ground_truth=truth.source, status=trace.status,
         n_archs=len(indices), n_neg_inf=n_inf, n_failed=n_failed, proxies=list(values), targets=targets,
-        results=results, notes=notes, resamples=resamples, seed=seed)
+        results=results, notes=notes, resamples=resamples, seed=seed, proxy_kendall=matrix)
+
+
+def _accuracy(truth: GroundTruth, index: int, target: Target) -> float:
+    acc = truth.accuracy(index, target.dataset, target.split, target.epochs)
+    return math.nan if acc is None else float(acc)
 
 
 # ------------------------------------------------------------------ text
@@ -428,7 +484,8 @@ def format_evaluation(report: Evaluation) -> str:
     if not report.results:
         lines.append("  nothing to evaluate: no proxy scores with known accuracies (plain REA records trainings only)")
         return "\n".join(lines)
-    header = (f"  {'proxy':<12} {'accuracy':<24} {'n':>5} {'CI':<4}  {'Kendall tau [95% CI]':<22} "
+    w = max([12] + [len(r.proxy) for r in report.results])
+    header = (f"  {'proxy':<{w}} {'accuracy':<24} {'n':>5} {'CI':<4}  {'Kendall tau [95% CI]':<22} "
               f"{'Spearman rho [95% CI]':<22} {'top1%':>6} {'top5%':>6} {'nDCG@10':>7} {'regret@10':>9}  "
               "argmax acc (best)")
     lines += [header, "  " + "-" * (len(header) - 2)]
@@ -437,7 +494,7 @@ def format_evaluation(report: Evaluation) -> str:
         am = r.argmax
         pick = "-" if am.acc is None else f"{am.acc:.2f} ({am.best_acc:.2f})"
         label = r.target.label if r.target else "-"
-        lines.append(f"  {r.proxy:<12} {label:<24} {r.n:>5} {_interval_mark(r):<4}  {_fmt_estimate(r.kendall):<22} "
+        lines.append(f"  {r.proxy:<{w}} {label:<24} {r.n:>5} {_interval_mark(r):<4}  {_fmt_estimate(r.kendall):<22} "
                      f"{_fmt_estimate(r.spearman):<22} {hits[0]:>6} {hits[1]:>6} "
                      f"{_fmt(r.ndcg.get(10), '.3f'):>7} {_fmt(r.regret.get(10), '.2f'):>9}  {pick}")
     lines.append(f"  CI: 95% on all n architectures; boot = percentile bootstrap ({report.resamples} resamples, "
@@ -446,4 +503,18 @@ def format_evaluation(report: Evaluation) -> str:
     if published is not None:
         lines.append(f"  paper: Kendall tau {published:.3f} for NASWOT on {report.space} {report.dataset} "
                      f"({paper.KENDALL_SAMPLE})")
+    lines += format_matrix(report)
     return "\n".join(lines)
+
+
+def format_matrix(report: Evaluation) -> list[str]:
+    """The proxy x proxy Kendall tau matrix as text lines (columns numbered as the rows)."""
+    if len(report.proxies) < 2 or not report.proxy_kendall:
+        return []
+    w = max(len(p) for p in report.proxies) + 4
+    lines = [f"  proxy x proxy Kendall tau-b ({report.n_archs} architectures):",
+             "  " + " " * w + "".join(f"{k + 1:>7}" for k in range(len(report.proxies)))]
+    for k, (name, row) in enumerate(zip(report.proxies, report.proxy_kendall, strict=True)):
+        cells = "".join(f"{_fmt(v, '.2f'):>7}" for v in row)
+        lines.append(f"  {f'{k + 1:>2} {name}':<{w}}{cells}")
+    return lines

@@ -64,3 +64,16 @@ KENDALL_SAMPLE = "~1000 architectures, training images"
 
 # Approximate Spearman rho on NB201 CIFAR-10 of NASWOT and the two size baselines.
 SPEARMAN_NB201_C10: dict[str, float] = {"naswot": 0.77, "params": 0.72, "flops": 0.70}
+
+# Other training-free proxies on NB201 CIFAR-10, each re-run with its authors' code:
+# VKDNW (O. Tybl, L. Neumann, "Training-free Neural Architecture Search through Variance of
+# Knowledge of Deep Network Weights", CVPR 2025, ondratybl/VKDNW), Table 1:
+# (Kendall tau, Spearman rho) over the whole benchmark. AZ-NAS is the rank-aggregation ensemble.
+VKDNW_TABLE1_NB201_C10: dict[str, tuple[float, float]] = {
+    "naswot": (0.571, 0.762), "jacov": (0.616, 0.800), "synflow": (0.561, 0.758), "snip": (0.431, 0.591),
+    "grad_norm": (0.328, 0.438), "grasp": (0.352, 0.505), "zico": (0.607, 0.802), "zen": (0.102, 0.103),
+    "flops": (0.623, 0.799), "az-nas (ensemble)": (0.712, 0.892),
+}
+# The same table's nDCG column, for the proxies it is quoted for here (its own nDCG definition).
+VKDNW_TABLE1_NDCG: dict[str, float] = {"naswot": 0.607, "flops": 0.745, "zico": 0.751}
+VKDNW_CITATION = "VKDNW, Tybl & Neumann, CVPR 2025, Table 1 (NB201 CIFAR-10, each proxy's own code)"

@@ -15,11 +15,12 @@ Each cell is mean +- std (population std, as the paper) of the picks'
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from naswot_tui.core import paper
-from naswot_tui.core.evaluate import scored_architectures
+from naswot_tui.core.evaluate import Evaluation, evaluate_trace, scored_architectures
 from naswot_tui.core.stats import kendall, rank_ready
 from naswot_tui.core.trace import Trace
 
@@ -27,7 +28,8 @@ COLUMNS = (("cifar10", "valid"), ("cifar10", "test"), ("cifar100", "valid"), ("c
            ("ImageNet16-120", "valid"), ("ImageNet16-120", "test"))
 SHORT = {"cifar10": "C-10", "cifar100": "C-100", "ImageNet16-120": "IN16-120"}
 
-def _group_key(trace: Trace) -> tuple:
+
+def _group_key(trace: Trace) -> tuple[Any, ...]:
     c = trace.config
     size = c.n if c.search == "naswot" else (c.budget_s, c.budget_evals, c.pool_size if c.search == "area" else 0,
                                              c.seed_top_k, c.tournament_size)
@@ -49,17 +51,17 @@ def method_label(trace: Trace) -> str:
     return name
 
 
-def _mean_std(values: list[float]) -> dict | None:
+def _mean_std(values: list[float]) -> dict[str, Any] | None:
     if not values:
         return None
     return {"mean": float(np.mean(values)), "std": float(np.std(values)), "n": len(values)}
 
 
-def _our_row(traces: list[Trace]) -> dict:
+def _our_row(traces: list[Trace]) -> dict[str, Any]:
     first = traces[0]
     c = first.config
     ends = [r for t in traces for _, r in sorted(t.repeat_ends.items())]
-    accs = {}
+    accs: dict[str, dict[str, Any]] = {}
     for ds, split in COLUMNS:
         vals = [r.pick_accs[ds][split] for r in ends if split in r.pick_accs.get(ds, {})]
         accs.setdefault(ds, {})[split] = _mean_std(vals)
@@ -93,7 +95,7 @@ def _our_row(traces: list[Trace]) -> dict:
     return row
 
 
-def _correlation_rows(groups: list[list[Trace]]) -> list[dict]:
+def _correlation_rows(groups: list[list[Trace]]) -> list[dict[str, Any]]:
     """Kendall tau of each NASWOT-N trace's score with its dataset's test accuracy, beside the paper's."""
     rows = []
     for traces in groups:
@@ -104,7 +106,7 @@ def _correlation_rows(groups: list[list[Trace]]) -> list[dict]:
             # Same architecture set as ``evaluate``: -inf scores kept (ranked last).
             scored, _ = scored_architectures(t)
             acc_of = {s.index: s.acc for s in t.scores}
-            pairs = [(score, acc_of[i]) for i, (_, score) in scored.items() if acc_of.get(i) is not None]
+            pairs = [(score, acc) for i, (_, score) in scored.items() if (acc := acc_of.get(i)) is not None]
             if len(pairs) < 10:
                 continue
             published = paper.KENDALL_TAU.get((c.space, c.dataset)) if c.proxy == "naswot" else None
@@ -115,8 +117,29 @@ def _correlation_rows(groups: list[list[Trace]]) -> list[dict]:
     return rows
 
 
-def build_report(traces: list[Trace]) -> dict:
-    groups: dict[tuple, list[Trace]] = {}
+def _lab_rows(traces: list[Trace]) -> list[dict[str, Any]]:
+    """``--proxies`` traces: each proxy's tau, rho (with intervals) and nDCG@10 against each
+    dataset's test accuracy (``evaluate``'s numbers), beside VKDNW's published figures on C-10."""
+    out = []
+    for t in traces:
+        if not t.header.get("proxies"):
+            continue
+        ev: Evaluation = evaluate_trace(t)
+        for r in ev.results:
+            if r.target is None or r.target.split != "test" or r.target.epochs != 200:
+                continue
+            published = paper.VKDNW_TABLE1_NB201_C10.get(r.proxy) if (
+                t.config.space == "nb201" and r.target.dataset == "cifar10") else None
+            out.append({"trace": str(t.path), "proxy": r.proxy, "dataset": r.target.dataset, "n": r.n,
+                        "kendall_tau": r.kendall.to_json(), "spearman_rho": r.spearman.to_json(),
+                        "ndcg10": r.ndcg.get(10),
+                        "paper_kendall_tau": None if published is None else published[0],
+                        "paper_spearman_rho": None if published is None else published[1]})
+    return out
+
+
+def build_report(traces: list[Trace]) -> dict[str, Any]:
+    groups: dict[tuple[Any, ...], list[Trace]] = {}
     for t in traces:
         groups.setdefault(_group_key(t), []).append(t)
     rows = [_our_row(g) for g in groups.values() if any(t.repeat_ends for t in g)]
@@ -138,14 +161,40 @@ def build_report(traces: list[Trace]) -> dict:
         "with a time budget (wall time when the budget was a count of trainings).",
         "A delta is flagged (bold) when it exceeds the paper's std.",
     ]
+    lab = _lab_rows(traces)
+    if lab:
+        notes.append(f"Proxy lab: published figures from {paper.VKDNW_CITATION}: "
+                     "their own batch, images and initialisation, so compare loosely.")
     return {"rows": rows, "paper_rows": paper_rows, "correlations": _correlation_rows(list(groups.values())),
-            "notes": notes}
+            "proxy_lab": lab, "notes": notes}
 
 
 # ------------------------------------------------------------------ Markdown
 
 
-def _cell(value: dict | None) -> str:
+def _est(value: dict[str, Any] | None) -> str:
+    if not value or value.get("value") is None:
+        return "-"
+    ci = value.get("ci95")
+    return f"{value['value']:.3f}" + (f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "")
+
+
+def _lab_markdown(rows: list[dict[str, Any]]) -> list[str]:
+    if not rows:
+        return []
+    lines = ["", "### Proxy lab: every proxy against test accuracy", "",
+             "| Run | proxy | dataset | archs | Kendall τ [95% CI] | Spearman ρ [95% CI] | nDCG@10 | τ / ρ (VKDNW) |",
+             "|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        ndcg = "-" if r["ndcg10"] is None else f"{r['ndcg10']:.3f}"
+        published = "-" if r["paper_kendall_tau"] is None else (
+            f"{r['paper_kendall_tau']:.3f} / {r['paper_spearman_rho']:.3f}")
+        lines.append(f"| {Path(r['trace']).name} | {r['proxy']} | {r['dataset']} | {r['n']} | "
+                     f"{_est(r['kendall_tau'])} | {_est(r['spearman_rho'])} | {ndcg} | {published} |")
+    return lines
+
+
+def _cell(value: dict[str, Any] | None) -> str:
     if not value or value.get("mean") is None:
         return "-"
     if value.get("std") is None:
@@ -153,7 +202,7 @@ def _cell(value: dict | None) -> str:
     return f"{value['mean']:.2f} ± {value['std']:.2f}"
 
 
-def _time(value: dict | None) -> str:
+def _time(value: dict[str, Any] | None) -> str:
     if not value or value.get("mean") is None:
         return "-"
     kind = value.get("kind")
@@ -161,13 +210,13 @@ def _time(value: dict | None) -> str:
     return text + (f" ({kind})" if kind else "")
 
 
-def to_markdown(report: dict) -> str:
+def to_markdown(report: dict[str, Any]) -> str:
     head = "| Method | source | repeats | search time | " + " | ".join(
         f"{SHORT[ds]} {split}" for ds, split in COLUMNS) + " |"
     sep = "|" + "---|" * (4 + len(COLUMNS))
     lines = ["## NAS-Bench-201 search results (Table 2 shape)", "", head, sep]
 
-    def row_line(r: dict) -> str:
+    def row_line(r: dict[str, Any]) -> str:
         cells = [_cell((r["accs"].get(ds) or {}).get(split)) for ds, split in COLUMNS]
         rep = "-" if r.get("repeats") is None else str(r["repeats"])
         spent = _time(r.get("search_time_s"))
@@ -204,6 +253,7 @@ def to_markdown(report: dict) -> str:
             delta = "-" if c["delta"] is None else f"{c['delta']:+.3f}"
             lines.append(f"| {c['method']} ({Path(c['trace']).name}) | {c['dataset']} | {c['n_archs']} | "
                          f"{tau} | {published} | {delta} |")
+    lines += _lab_markdown(report.get("proxy_lab") or [])
     lines += [""] + [f"- {n}" for n in report["notes"]]
     for r in report["rows"]:
         if r.get("budget"):

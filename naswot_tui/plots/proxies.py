@@ -36,8 +36,9 @@ def proxy_values(trace: Trace) -> dict[str, np.ndarray]:
     scored, _ = scored_architectures(trace)
     first: dict[int, dict] = {}
     for s in trace.scores:
-        if s.index in scored and s.index not in first and isinstance(s.extra.get("proxies"), dict):
-            first[s.index] = {k: decode_proxy_value(v) for k, v in s.extra["proxies"].items()}
+        raw = s.proxies if s.proxies is not None else s.extra.get("proxies")  # decoded by events.from_record
+        if s.index in scored and s.index not in first and isinstance(raw, dict):
+            first[s.index] = {k: decode_proxy_value(v) for k, v in raw.items()}
     if not first:
         return {}
     names = sorted(set().union(*(d.keys() for d in first.values())))

@@ -88,6 +88,12 @@ class LiveState:
         self.log: deque[tuple[str, str]] = deque(maxlen=200)
         self.log_serial = 0                 # lines ever logged in this run (the deque keeps the last 200)
         self.finished: RunFinished | None = None
+        # --proxies: each proxy's value and the accuracy of every distinct architecture with a
+        # known accuracy, for the running Kendall tau (widgets/proxy_tau.py); -inf for no value.
+        self.proxy_names: list[str] = []
+        self.proxy_values: dict[str, list[float]] = {}
+        self.proxy_accs: list[float] = []
+        self._proxy_seen: set[int] = set()
         self.version = 0
 
     # ------------------------------------------------------------ folding
@@ -178,6 +184,20 @@ class LiveState:
             self._push_best(self.best.score)
         if finite(e.score):
             self._offer_top(e)
+        if e.proxies and e.acc is not None and e.index not in self._proxy_seen:
+            self._add_proxy_row(e)
+
+    def _add_proxy_row(self, e: ArchScored) -> None:
+        assert e.proxies is not None and e.acc is not None
+        self._proxy_seen.add(e.index)
+        for name in e.proxies:
+            if name not in self.proxy_values:
+                self.proxy_names.append(name)
+                self.proxy_values[name] = [-math.inf] * len(self.proxy_accs)  # earlier rows lacked it
+        for name in self.proxy_names:
+            value = e.proxies.get(name)
+            self.proxy_values[name].append(-math.inf if value is None or math.isnan(value) else value)
+        self.proxy_accs.append(e.acc)
 
     def _push_best(self, value: float) -> None:
         # Keep every stride-th point; double the stride when the list fills up.

@@ -159,7 +159,7 @@ class CompareScreen(Screen):
         comp = self.comparison
         if comp is None:
             return
-        rows = [{"field": row.label, **{r.label: v for r, v in zip(comp.runs, row.values)},
+        rows = [{"field": row.label, **{r.label: v for r, v in zip(comp.runs, row.values, strict=True)},
                  "differs": row.differs} for row in comp.rows]
         self.app.export_rows("compare", rows)
 
@@ -180,7 +180,7 @@ def evaluation_rows(comp: Comparison, reports: list[Evaluation | None]) -> list[
     proxies = [("proxy", None), ("params", "params"), ("flops", "flops")]
     for key, fixed in proxies:
         cells = []
-        for run, report in zip(comp.runs, reports):
+        for run, report in zip(comp.runs, reports, strict=True):
             proxy = fixed or (report.proxy if report else "naswot")
             r = _target_result(report, proxy, run.values.get("dataset"))
             tau = r.kendall if r else None
@@ -192,7 +192,7 @@ def evaluation_rows(comp: Comparison, reports: list[Evaluation | None]) -> list[
         # Short labels (the label column is 16 wide at 80x24); the cell carries the 95% interval.
         rows.append((f"eval-tau-{key}", f"tau {key if fixed else 'score'}", cells))
     hits, argmax = [], []
-    for run, report in zip(comp.runs, reports):
+    for run, report in zip(comp.runs, reports, strict=True):
         r = _target_result(report, report.proxy if report else "naswot", run.values.get("dataset"))
         top5 = r.hits("5%") if r else None
         hits.append(Text(f"{top5.hits}/{top5.k}" if top5 else "-"))
@@ -200,4 +200,32 @@ def evaluation_rows(comp: Comparison, reports: list[Evaluation | None]) -> list[
         argmax.append(Text(f"{acc:.2f}" if acc is not None else "-"))
     rows.append(("eval-hits", "top-5% hits", hits))
     rows.append(("eval-argmax", "argmax acc", argmax))
+    rows += lab_rows(comp, reports)
+    return rows
+
+
+def lab_rows(comp: Comparison, reports: list[Evaluation | None]) -> list[tuple[str, str, list[Text]]]:
+    """Runs made with --proxies: Kendall tau [95% CI] and nDCG@10 of every other proxy they scored
+    (ensembles included), against each run's own dataset's test accuracy."""
+    names: list[str] = []
+    for report in reports:
+        for name in report.proxies if report else []:
+            if name not in names and name not in ("params", "flops") and name != report.proxy:
+                names.append(name)
+    rows = []
+    for name in names:
+        taus, ndcgs = [], []
+        for run, report in zip(comp.runs, reports, strict=True):
+            r = _target_result(report, name, run.values.get("dataset"))
+            tau = r.kendall if r else None
+            if tau is None or tau.value is None:
+                taus.append(Text("-"))
+            else:
+                ci = f" [{tau.low:+.2f},{tau.high:+.2f}]" if tau.ci95 else ""
+                taus.append(Text(f"{tau.value:+.3f}{ci}"))
+            ndcg = r.ndcg.get(10) if r else None
+            ndcgs.append(Text("-" if ndcg is None else f"{ndcg:.3f}"))
+        short = name.removeprefix("ensemble:")[:11]  # the label column is 16 wide at 80x24
+        rows.append((f"eval-tau-lab-{name}", f"tau {short}", taus))
+        rows.append((f"eval-ndcg-lab-{name}", f"nDCG {short}", ndcgs))
     return rows

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Container, Horizontal
+from textual.containers import Container, Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header
 
@@ -24,6 +24,7 @@ from naswot_tui.tui.widgets.live import (
     fmt,
     fmt_time,
 )
+from naswot_tui.tui.widgets.proxy_tau import ProxyTau
 from naswot_tui.tui.widgets.scatter import ScoreScatter
 from naswot_tui.tui.widgets.workers import WorkersLine
 
@@ -50,7 +51,11 @@ class LiveScreen(Screen):
         yield ProgressStrip(id="progress-row")
         yield ScoreSparklines(id="sparks")
         with Horizontal(id="live-middle"):
-            yield TopTable(id="top-table", cursor_type="row", zebra_stripes=True)
+            with Vertical(id="live-left"):
+                yield TopTable(id="top-table", cursor_type="row", zebra_stripes=True)
+                # --proxies runs only: under the table, so it takes rows from the table and
+                # nothing else (80x24 has no row to spare)
+                yield ProxyTau("", id="proxy-tau")
             with Container(id="live-side"):
                 yield ScoreScatter(id="scatter")
                 yield BestCell(id="best-panel")
