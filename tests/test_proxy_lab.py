@@ -13,7 +13,6 @@ import sys
 import numpy as np
 import pytest
 import torch
-from tui_helpers import fake_settings, fake_trace, sync, wait_until
 
 from naswot_tui.core import stats
 from naswot_tui.core.config import LAB_PROXY_NAMES, RunConfig
@@ -26,6 +25,7 @@ from naswot_tui.core.report import build_report, to_markdown
 from naswot_tui.core.scoring import init_seed
 from naswot_tui.core.spaces import get_space
 from naswot_tui.core.trace import read_trace
+from tui_helpers import fake_settings, fake_trace, sync, wait_until
 
 CHECK_PROXIES = ["naswot", "jacov", "synflow", "snip", "grad_norm", "zico", "swap", "meco", "params", "flops"]
 CLI = [sys.executable, "-m", "naswot_tui"]

@@ -40,7 +40,7 @@ from naswot_tui.core.events import (
     RunStarted,
 )
 from naswot_tui.core.executors.base import WorkerState
-from naswot_tui.core.executors.worker import ScoreTuple, score_architecture
+from naswot_tui.core.executors.worker import ScoreTuple, is_out_of_memory, score_architecture
 from naswot_tui.core.search import Cancelled, Control, ResumeState, naswot_search, summarize
 from naswot_tui.core.trace import SCHEMA, Trace, TraceLock, TraceSink, new_trace_path, read_trace
 
@@ -191,7 +191,7 @@ class ArchEvaluator:
         # are not cached: the cache holds one score per context, so such runs bypass it.
         self.lab: list[str] = []
         self.lab_classes = 1
-        self._lab_values: dict[int, dict[str, float]] = {}
+        self._lab_values: dict[int, dict[str, float | None]] = {}
         if config.proxies:
             from naswot_tui.core.proxies import get_spec, split_proxy_names
 
@@ -447,14 +447,14 @@ class ArchEvaluator:
                     torch.cuda.empty_cache()
         return arch, score, params, error, time.perf_counter() - started
 
-    def _score_lab(self, model, index: int, device) -> float:
+    def _score_lab(self, model: Any, index: int, device: Any) -> float:
         """Every --proxies value of one network in one pass; returns the picking proxy's."""
         from naswot_tui.core.proxies import score_proxies
         from naswot_tui.core.scoring import init_seed
 
         assert self._batch is not None
         values = score_proxies(model, self._batch, self.lab, seed=init_seed(self.config.seed, index), device=device)
-        self._lab_values[index] = values
+        self._lab_values[index] = dict(values)
         return values[self.config.picking_proxy()]
 
     # ------------------------------------------------------------ in flight
