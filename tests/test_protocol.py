@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 from naswot_tui.cli import _register_subcommands, app
 from naswot_tui.core import paper
 from naswot_tui.core.benchmarks import EmbeddedNB201
-from naswot_tui.core.benchmarks.score_pack import load_score_pack, shipped_pack_path
 from naswot_tui.core.protocol import FILL_COMMAND, SpaceScores, draws, run_protocol, space_scores
+from naswot_tui.core.score_pack import load_score_pack, shipped_pack_path
 from naswot_tui.core.search import is_better, sample_indices
 from naswot_tui.core.spaces import get_space
 

@@ -31,8 +31,8 @@ import numpy as np
 
 from naswot_tui.core import paper
 from naswot_tui.core.benchmarks import DATASETS, EmbeddedNB201
-from naswot_tui.core.benchmarks.score_pack import PACK_CONTEXT, load_score_pack
 from naswot_tui.core.errors import ExitCode, NaswotError
+from naswot_tui.core.score_pack import PACK_CONTEXT, load_score_pack
 from naswot_tui.core.search import sample_indices
 from naswot_tui.core.spaces import get_space
 

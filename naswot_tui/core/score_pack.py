@@ -12,13 +12,17 @@ CPU are packed for ``device_kind`` cpu only: GPU floats may differ.
 
 ``scripts/build_score_pack.py`` builds a pack from a trace; PROVENANCE.md in
 the data folder says which command produced each shipped pack.
+
+Readers that need whole-space scores without scoring (``report --protocol
+paper``) use ``load_score_pack``, which also reads a pack the user names
+(then only ``index`` and ``score`` are required) and checks its shape.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -27,9 +31,14 @@ from typing import Any
 import numpy as np
 
 from naswot_tui.core.cache import CacheKey
+from naswot_tui.core.errors import BenchmarkError
 
+#: the NB201 pack, and what it was scored with (so what it can stand in for)
+PACK_NAME = "nb201_naswot_cifar10_b128_s1.npz"
+PACK_CONTEXT: dict[str, str | int] = {"space": "nb201", "dataset": "cifar10", "data": "embedded",
+                                     "batch_size": 128, "hook_rule": "reference", "proxy": "naswot", "seed": 1}
 #: the packs that ship with the package (file names in naswot_tui/data/)
-SHIPPED = ("nb201_naswot_cifar10_b128_s1.npz",)
+SHIPPED = (PACK_NAME,)
 #: CacheKey fields a pack must match (the version is left out on purpose, see the docstring)
 CONTEXT_FIELDS = ("space", "data_fingerprint", "batch_size", "hook_rule", "proxy", "init_policy", "dtype",
                   "device_kind")
@@ -87,3 +96,56 @@ def pack_for(key: CacheKey) -> dict[int, float] | None:
 def is_failed(score: float) -> bool:
     """NaN marks a cell whose scoring failed when the pack was built (it is scored again)."""
     return math.isnan(score)
+
+
+@dataclass(frozen=True)
+class ScorePack:
+    """Scores by architecture index; ``source`` says where they came from."""
+
+    index: np.ndarray   # int64, distinct
+    score: np.ndarray   # float64, same length
+    source: str
+
+    def dense(self, size: int) -> tuple[np.ndarray, np.ndarray]:
+        """(scores, known) over indices 0..size-1; unknown cells are NaN with known False."""
+        scores = np.full(size, np.nan)
+        known = np.zeros(size, dtype=bool)
+        inside = (self.index >= 0) & (self.index < size)
+        scores[self.index[inside]] = self.score[inside]
+        known[self.index[inside]] = True
+        return scores, known
+
+
+def shipped_pack_path() -> Path | None:
+    """The pack inside the package, when this install ships one."""
+    ref = resources.files("naswot_tui") / "data" / PACK_NAME
+    return Path(str(ref)) if ref.is_file() else None
+
+
+def load_score_pack(path: str | Path | None = None) -> ScorePack | None:
+    """Read a pack (default: the shipped one; None when none ships).
+
+    A named file that is missing or malformed raises ``BenchmarkError``
+    (exit 3) with the reason, never a numpy traceback.
+    """
+    if path is None:
+        path = shipped_pack_path()
+        if path is None:
+            return None
+    path = Path(path)
+    if not path.is_file():
+        raise BenchmarkError(f"score pack {path} not found; name an existing .npz with arrays index and score")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            index = np.asarray(npz["index"], dtype=np.int64)
+            score = np.asarray(npz["score"], dtype=np.float64)
+    except (OSError, ValueError, KeyError) as exc:
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise BenchmarkError(f"score pack {path} is unreadable ({reason}); "
+                             "it must be a numpy .npz with arrays index and score") from None
+    if index.ndim != 1 or index.shape != score.shape:
+        raise BenchmarkError(f"score pack {path}: index and score must be 1-D arrays of equal length "
+                             f"(got {index.shape} and {score.shape})")
+    if len(np.unique(index)) != len(index):
+        raise BenchmarkError(f"score pack {path}: an architecture index appears twice")
+    return ScorePack(index, score, str(path))
