@@ -18,7 +18,7 @@ HELP = """\
 [b]Setup[/b]   tab/shift+tab move   ^r start   ^y copy CLI line   ^o runs
 [b]Live[/b]    p pause/resume   c cancel (trace footer written)
           y copy best arch   e export top-K   o runs   esc setup
-          enter on a top-K row: kernel inspector (K, code statistics, why -inf)
+          enter on a top-K row: its kernel (K, codes, why -inf)
 [b]Runs[/b]    enter replay   space mark   m compare marked   u resume
           d delete   s sort (click a header too)   / filter   esc back
 [b]Compare[/b] d differences only   a score/accuracy curves   e export   esc back
