@@ -78,3 +78,12 @@ def test_cost_proxies_score_without_building(tmp_path, proxy):
         # the score the slow path (build, then count) gives
         model = space.build(s.arch, num_classes=1)
         assert s.score == fn(model, batch)
+
+
+def test_standard_coefficients_equal_a_fresh_measurement():
+    """The stored per-op costs (scoring head and the three datasets' heads) are what building gives."""
+    from naswot_tui.core.spaces.nb201 import _STANDARD_COEFFICIENTS
+
+    space = get_space("nb201")
+    for (classes, size), stored in _STANDARD_COEFFICIENTS.items():
+        assert space._measured_coefficients(classes, size) == stored, (classes, size)
