@@ -32,7 +32,10 @@ CLI = [sys.executable, "-m", "naswot_tui"]
 
 
 def run_cli(*args, timeout=600):
-    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=timeout, env=dict(os.environ))
+    # One torch thread, as this process has (conftest): float32 gradient sums then add up in the
+    # same order in the run and in the test's direct computation.
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=timeout, env=env)
 
 
 # ------------------------------------------------------------------ options

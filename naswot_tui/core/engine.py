@@ -40,7 +40,7 @@ from naswot_tui.core.events import (
     RunStarted,
 )
 from naswot_tui.core.executors.base import WorkerState
-from naswot_tui.core.executors.worker import ScoreTuple, is_out_of_memory, score_architecture
+from naswot_tui.core.executors.worker import ScoreTuple, score_architecture
 from naswot_tui.core.search import Cancelled, Control, ResumeState, naswot_search, summarize
 from naswot_tui.core.trace import SCHEMA, Trace, TraceLock, TraceSink, new_trace_path, read_trace
 
@@ -410,42 +410,12 @@ class ArchEvaluator:
 
     def _score(self, index: int, batch: Any, device: Any, stream: Any) -> ScoreTuple:
         """(arch, score, params, error, seconds) of one architecture; never raises."""
-        if not self.lab:
-            return score_architecture(self.space, self.proxy, self.config.seed, self.amp, self._arch(index), index,
-                                      batch, device, stream, self._build_lock)
-        # --proxies: every proxy of one network in one pass (local executor only), on a
-        # network with the dataset's class count when a label-based proxy is asked for.
-        import contextlib
-
-        import torch
-
-        from naswot_tui.core.scoring import count_params, init_seed
-
-        started = time.perf_counter()
-        arch = self._arch(index)
-        score = params = None
-        error = None
-        try:
-            with self._build_lock:  # the global RNG seeds default init: one build at a time
-                torch.manual_seed(init_seed(self.config.seed, index))
-                model = self.space.build(arch, num_classes=self.lab_classes)
-            with torch.cuda.stream(stream) if stream is not None else contextlib.nullcontext():
-                model = model.to(device)
-                params = count_params(model) / 1e6
-                precision: Any = contextlib.nullcontext()
-                if self.amp:
-                    dtype = torch.bfloat16 if self.amp == "bf16" else torch.float16
-                    precision = torch.autocast(device_type=device.type, dtype=dtype)
-                with precision:
-                    score = self._score_lab(model, index, device)
-            del model
-        except Exception as exc:  # noqa: BLE001 - one bad architecture never stops a search
-            error = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
-            if is_out_of_memory(exc):
-                error = "OOM: " + error
-                if device.type == "cuda":
-                    torch.cuda.empty_cache()
-        return arch, score, params, error, time.perf_counter() - started
+        # --proxies (local executor only): every proxy of one network in one pass, on a network
+        # with the dataset's class count when a label-based proxy is asked for.
+        measure = (lambda model: self._score_lab(model, index, device)) if self.lab else None
+        return score_architecture(self.space, self.proxy, self.config.seed, self.amp, self._arch(index), index,
+                                  batch, device, stream, self._build_lock,
+                                  num_classes=self.lab_classes, measure=measure)
 
     def _score_lab(self, model: Any, index: int, device: Any) -> float:
         """Every --proxies value of one network in one pass; returns the picking proxy's."""

@@ -14,6 +14,7 @@ import contextlib
 import os
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from naswot_tui.core.config import RunConfig
@@ -37,12 +38,14 @@ def is_out_of_memory(exc: BaseException) -> bool:
 
 def score_architecture(space: Any, proxy: Any, run_seed: int, amp: str | None, arch: str, index: int,
                        batch: Any, device: Any, stream: Any = None,
-                       build_lock: Any = None) -> ScoreTuple:
+                       build_lock: Any = None, num_classes: int = 1,
+                       measure: Callable[[Any], float] | None = None) -> ScoreTuple:
     """(arch, score, params in millions, error, seconds) of one architecture; never raises.
 
     The network is built right after ``torch.manual_seed(init_seed(run_seed, index))``
     (under ``build_lock`` where several threads build), so its weights depend only
-    on (run seed, index).
+    on (run seed, index). ``measure(model)`` replaces the proxy's own score (the
+    engine's ``--proxies`` pass, on a network with ``num_classes`` outputs).
     """
     import torch
 
@@ -51,7 +54,7 @@ def score_architecture(space: Any, proxy: Any, run_seed: int, amp: str | None, a
     started = time.perf_counter()
     score = params = None
     error = None
-    if proxy.known_cost is not None:
+    if proxy.known_cost is not None and measure is None:
         # params / FLOPs the space can compute: no network, no forward pass.
         known = score_from_costs(proxy, space, arch, tuple(batch.shape[1:]))
         if known is not None:
@@ -59,16 +62,16 @@ def score_architecture(space: Any, proxy: Any, run_seed: int, amp: str | None, a
     try:
         with build_lock if build_lock is not None else contextlib.nullcontext():
             torch.manual_seed(init_seed(run_seed, index))
-            model = space.build(arch, num_classes=1)
+            model = space.build(arch, num_classes=num_classes)
         with torch.cuda.stream(stream) if stream is not None else contextlib.nullcontext():
             model = model.to(device)
             params = count_params(model) / 1e6
+            precision: Any = contextlib.nullcontext()
             if amp:
                 dtype = torch.bfloat16 if amp == "bf16" else torch.float16
-                with torch.autocast(device_type=device.type, dtype=dtype):
-                    score = float(proxy.fn(model, batch))
-            else:
-                score = float(proxy.fn(model, batch))
+                precision = torch.autocast(device_type=device.type, dtype=dtype)
+            with precision:
+                score = float(measure(model)) if measure is not None else float(proxy.fn(model, batch))
         del model
     except Exception as exc:  # noqa: BLE001 - one bad architecture never stops a search
         error = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
