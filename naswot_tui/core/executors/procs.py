@@ -182,10 +182,7 @@ class ProcsExecutor:
                 continue
             w = by_conn[id(obj)]
             try:
-                while w.conn.poll():
-                    out = self._handle(w, w.conn.recv())
-                    if out is not None:
-                        yield out
+                yield from self._drain(w)
             except (EOFError, OSError):
                 dead.append(w)
         buried: list[_Worker] = []
@@ -193,6 +190,13 @@ class ProcsExecutor:
             if not any(w is b for b in buried):   # a death shows on the pipe and the sentinel
                 buried.append(w)
                 yield from self._bury(w, retries)
+
+    def _drain(self, w: _Worker) -> Iterator[WorkResult]:
+        """The results a worker has sent so far (EOFError/OSError when its pipe is gone)."""
+        while w.conn.poll():
+            out = self._handle(w, w.conn.recv())
+            if out is not None:
+                yield out
 
     def _handle(self, w: _Worker, msg: tuple[Any, ...]) -> WorkResult | None:
         kind, chunk_id, payload = msg
@@ -219,14 +223,8 @@ class ProcsExecutor:
         """A worker died: retry or fail what its chunk had left; replace it."""
         if w not in self._workers:
             return
-        # read what it sent before dying
-        try:
-            while w.conn.poll():
-                out = self._handle(w, w.conn.recv())
-                if out is not None:
-                    yield out
-        except (EOFError, OSError):
-            pass
+        with contextlib.suppress(EOFError, OSError):
+            yield from self._drain(w)   # what it sent before dying
         w.process.join(timeout=1)
         how = f"exit code {w.process.exitcode}"
         w.state.state = "dead"

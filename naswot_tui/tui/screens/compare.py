@@ -182,13 +182,7 @@ def evaluation_rows(comp: Comparison, reports: list[Evaluation | None]) -> list[
         cells = []
         for run, report in zip(comp.runs, reports, strict=True):
             proxy = fixed or (report.proxy if report else "naswot")
-            r = _target_result(report, proxy, run.values.get("dataset"))
-            tau = r.kendall if r else None
-            if tau is None or tau.value is None:
-                cells.append(Text("-"))
-            else:
-                ci = f" [{tau.low:+.2f},{tau.high:+.2f}]" if tau.ci95 else ""
-                cells.append(Text(f"{tau.value:+.3f}{ci}"))
+            cells.append(_tau_cell(_target_result(report, proxy, run.values.get("dataset"))))
         # Short labels (the label column is 16 wide at 80x24); the cell carries the 95% interval.
         rows.append((f"eval-tau-{key}", f"tau {key if fixed else 'score'}", cells))
     hits, argmax = [], []
@@ -204,6 +198,15 @@ def evaluation_rows(comp: Comparison, reports: list[Evaluation | None]) -> list[
     return rows
 
 
+def _tau_cell(result: ProxyResult | None) -> Text:
+    """Kendall tau with its 95% interval, or '-' when there is none."""
+    tau = result.kendall if result else None
+    if tau is None or tau.value is None:
+        return Text("-")
+    ci = f" [{tau.low:+.2f},{tau.high:+.2f}]" if tau.ci95 else ""
+    return Text(f"{tau.value:+.3f}{ci}")
+
+
 def lab_rows(comp: Comparison, reports: list[Evaluation | None]) -> list[tuple[str, str, list[Text]]]:
     """Runs made with --proxies: Kendall tau [95% CI] and nDCG@10 of every other proxy they scored
     (ensembles included), against each run's own dataset's test accuracy."""
@@ -217,12 +220,7 @@ def lab_rows(comp: Comparison, reports: list[Evaluation | None]) -> list[tuple[s
         taus, ndcgs = [], []
         for run, report in zip(comp.runs, reports, strict=True):
             r = _target_result(report, name, run.values.get("dataset"))
-            tau = r.kendall if r else None
-            if tau is None or tau.value is None:
-                taus.append(Text("-"))
-            else:
-                ci = f" [{tau.low:+.2f},{tau.high:+.2f}]" if tau.ci95 else ""
-                taus.append(Text(f"{tau.value:+.3f}{ci}"))
+            taus.append(_tau_cell(r))
             ndcg = r.ndcg.get(10) if r else None
             ndcgs.append(Text("-" if ndcg is None else f"{ndcg:.3f}"))
         short = name.removeprefix("ensemble:")[:11]  # the label column is 16 wide at 80x24
