@@ -15,9 +15,9 @@ import math
 import numpy as np
 
 from naswot_tui.core.errors import UsageError
+from naswot_tui.core.evaluate import kendall_matrix as evaluate_kendall_matrix
 from naswot_tui.core.evaluate import scored_architectures
 from naswot_tui.core.events import decode_score
-from naswot_tui.core.stats import kendall, rank_ready
 from naswot_tui.core.trace import Trace
 from naswot_tui.plots.figure import grid, trace_label
 
@@ -48,14 +48,9 @@ def proxy_values(trace: Trace) -> dict[str, np.ndarray]:
 
 
 def kendall_matrix(values: dict[str, np.ndarray]) -> np.ndarray:
-    names = list(values)
-    ranked = {n: rank_ready(v) for n, v in values.items()}
-    mat = np.eye(len(names))
-    for a in range(len(names)):
-        for b in range(a + 1, len(names)):
-            tau = kendall(ranked[names[a]], ranked[names[b]])
-            mat[a, b] = mat[b, a] = np.nan if tau is None else tau
-    return mat
+    """``core.evaluate.kendall_matrix`` as an array (NaN where tau is undefined) for imshow."""
+    return np.array([[np.nan if tau is None else tau for tau in row] for row in evaluate_kendall_matrix(values)],
+                    dtype=np.float64).reshape(len(values), len(values))
 
 
 def draw(traces: list[Trace], options: dict):

@@ -20,6 +20,7 @@ import numpy as np
 
 from naswot_tui.core.errors import UsageError
 from naswot_tui.core.proxies.registry import ENSEMBLE_PREFIX, PROXIES
+from naswot_tui.core.stats import average_ranks
 
 CITATION = ("Lee & Ham, AZ-NAS: Assembling Zero-Cost Proxies for Network Architecture Search, CVPR 2024; "
             "cvlab-yonsei/AZ-NAS (sum of log-normalised ranks)")
@@ -57,19 +58,6 @@ def split_proxy_names(names: Sequence[str]) -> tuple[list[str], list[str]]:
             if m not in per_network:
                 per_network.append(m)
     return per_network, ensembles
-
-
-def average_ranks(values: np.ndarray) -> np.ndarray:
-    """Ranks 1..n in ascending order, ties sharing the mean of the ranks they span."""
-    order = np.argsort(values, kind="stable")
-    sorted_values = values[order]
-    # Each run of equal values gets the mean of its positions (1-based).
-    starts = np.flatnonzero(np.r_[True, sorted_values[1:] != sorted_values[:-1]])
-    ends = np.r_[starts[1:], len(values)]
-    mean_rank = (starts + 1 + ends) / 2.0
-    ranks = np.empty(len(values))
-    ranks[order] = np.repeat(mean_rank, ends - starts)
-    return ranks
 
 
 def log_rank(values: Sequence[float]) -> np.ndarray:
