@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from naswot_tui import __version__
+from naswot_tui.core.allocator import keep_freed_memory
 from naswot_tui.core.benchmarks import GroundTruth, ground_truth_for
 from naswot_tui.core.config import RunConfig, default_runs_dir, options
 from naswot_tui.core.data import Batch, make_batch
@@ -172,6 +173,8 @@ class ArchEvaluator:
 
         self.config, self.space, self.truth, self.device = config, space, truth, device
         self.proxy = get_proxy(config.proxy, config.hook_rule)
+        if getattr(device, "type", None) == "cpu":
+            keep_freed_memory()   # CPU forward passes reuse freed activation memory (core/allocator.py)
         self.amp = getattr(config, "amp", None) or None
         self._batch: Batch | None = None
         self._tensor: Any = None

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from naswot_tui.core.allocator import keep_freed_memory
 from naswot_tui.core.config import RunConfig
 
 #: test hook: a worker that is asked to score this index kills itself with SIGKILL
@@ -96,6 +97,8 @@ class ChunkScorer:
         self.config = RunConfig.from_dict(config)
         c = self.config
         self.device = torch.device(device)
+        if self.device.type == "cpu":
+            keep_freed_memory()   # reuse freed activation memory (core/allocator.py)
         if self.device.type == "cuda":
             torch.cuda.set_device(self.device)
             torch.backends.cuda.matmul.allow_tf32 = c.tf32
