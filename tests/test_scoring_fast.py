@@ -1,7 +1,8 @@
 """The fast scorer's shortcuts change no bit of the kernel or the score.
 
 The fast path (core.fastpath + the int8 kernel accumulator) skips dead
-subgraphs, 'none' edges and the head, pools with shifted adds and forms K
+subgraphs, 'none' edges and the head, pools with a depthwise convolution
+(or shifted adds) and forms K
 from Gram products of the codes. Each test compares it with a computation
 that takes none of those shortcuts.
 """
@@ -146,6 +147,54 @@ def test_shifted_average_pool_is_bit_identical_to_the_module(shape):
         assert shape[2] <= 1 or shape[3] <= 1
 
 
+POOLS = {
+    "avg_pool_3x3": lambda: nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False),
+    "shortcut_2x2": lambda: nn.AvgPool2d(kernel_size=2, stride=2, padding=0),
+}
+
+
+@pytest.mark.parametrize("pool_name", sorted(POOLS))
+@pytest.mark.parametrize("shape", [(128, 16, 32, 32), (128, 64, 8, 8), (3, 5, 7, 6), (2, 4, 2, 2)])
+def test_window_sum_pool_returns_exactly_the_modules_output(pool_name, shape):
+    torch.manual_seed(4)
+    x = torch.randn(shape) * torch.rand(shape) ** 8 * 1e3      # magnitudes spread wide: any reordering shows
+    x[x.abs() < 0.1] = 0.0
+    pool = POOLS[pool_name]()
+    assert fastpath._conv_pool_ok(pool, x)
+    fastpath._CONV_POOL_EXACT.clear()
+    first = fastpath._window_sum_pool(pool, x)          # verifies this shape once ...
+    assert torch.equal(first, pool(x))
+    second = fastpath._window_sum_pool(pool, x * -3.0)  # ... then trusts the verdict for new values
+    assert torch.equal(second, pool(x * -3.0))
+
+
+def test_window_sum_pool_falls_back_where_the_convolution_is_not_exact(monkeypatch):
+    """A convolution that adds the taps in another order is caught on the first
+    input of its shape and never used for that shape again."""
+    torch.manual_seed(5)
+    x = torch.randn(2, 3, 6, 6)
+    pool = POOLS["avg_pool_3x3"]()
+    real_conv2d = fastpath.F.conv2d
+
+    def reordered_conv2d(inp, weight, *args, **kwargs):
+        out = real_conv2d(inp, weight, *args, **kwargs)
+        return out + 1e-3 if weight.shape[1] == 1 and inp.shape == x.shape else out
+
+    monkeypatch.setattr(fastpath.F, "conv2d", reordered_conv2d)
+    fastpath._CONV_POOL_EXACT.clear()
+    try:
+        assert torch.equal(fastpath._window_sum_pool(pool, x), pool(x))
+        assert list(fastpath._CONV_POOL_EXACT.values()) == [False]
+        assert torch.equal(fastpath._window_sum_pool(pool, x + 1), pool(x + 1))   # the shifted adds now
+    finally:
+        fastpath._CONV_POOL_EXACT.clear()
+
+
+def test_pools_that_count_padding_keep_the_module():
+    pool = nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=True)
+    assert not fastpath._conv_pool_ok(pool, torch.randn(2, 3, 6, 6))
+
+
 def test_int8_and_float_grams_give_the_same_kernel():
     torch.manual_seed(2)
     xs = [torch.randn(10, 3, 5, 5), torch.randn(10, 7)]
@@ -177,3 +226,24 @@ def test_accumulator_holds_no_activation_and_retires_dead_tensors():
     acc.add(y)
     acc.add(y)
     assert acc._live[id(y)][1] == 2
+
+
+@pytest.mark.skipif((__import__("os").cpu_count() or 1) < 2, reason="needs a spare core")
+def test_worker_pools_that_fill_the_cores_score_without_the_helper_thread(batch):
+    """scoring.allow_kernel_helper(False) (what a full pool's workers call) keeps
+    K's products on the scoring thread; the kernel is the same either way."""
+    from naswot_tui.core import scoring
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        cpu = torch.device("cpu")
+        assert scoring.overlap_helps(cpu)
+        with_helper = hamming_kernel(build(5), batch)
+        scoring.allow_kernel_helper(False)
+        assert not scoring.overlap_helps(cpu)
+        without = hamming_kernel(build(5), batch)
+    finally:
+        scoring.allow_kernel_helper(True)
+        torch.set_num_threads(threads)
+    assert np.array_equal(with_helper, without)

@@ -140,6 +140,57 @@ def _shifted_avg_pool(pool: nn.AvgPool2d, x: torch.Tensor) -> torch.Tensor:
     return acc.div_(counts)
 
 
+_ONES: dict[tuple[int, int, int], torch.Tensor] = {}      # (channels, kernel h, w) -> depthwise ones kernel
+_POOL_COUNTS: dict[tuple[Any, ...], torch.Tensor] = {}  # pool geometry, image h, w -> cells per window
+_CONV_POOL_EXACT: dict[tuple[Any, ...], bool] = {}     # input shape, pool geometry, threads -> verified exact?
+
+
+def _conv_pool_ok(pool: nn.AvgPool2d, x: torch.Tensor) -> bool:
+    """Pools whose divisor is the number of in-image cells of each window:
+    unpadded (NB201's residual shortcut) or not counting the padding (its avg_pool_3x3)."""
+    padding = _pair(pool.padding)
+    return (not pool.ceil_mode and pool.divisor_override is None
+            and (not pool.count_include_pad or padding == (0, 0))
+            and x.dim() == 4 and x.is_contiguous() and x.dtype == torch.float32 and x.device.type == "cpu")
+
+
+def _window_sum_pool(pool: nn.AvgPool2d, x: torch.Tensor) -> torch.Tensor:
+    """The same average pooling as one depthwise convolution with a kernel of
+    ones (one fused pass over memory instead of one per window cell), divided
+    by the same cell counts: 1.0 * v is exact and each tap is one rounded
+    add, so when the convolution adds the taps in the window's row-major
+    order the sums are bit for bit the pooling kernel's.
+
+    That order is the convolution library's choice, not a documented
+    contract, so each (shape, pool, threads) is checked once per process
+    against the pooling module itself on the first real input; where it
+    differs we fall back to the shifted adds (exact by construction) or the
+    module.
+    """
+    (kh, kw), (sh, sw), (ph, pw) = (_pair(v) for v in (pool.kernel_size, pool.stride or pool.kernel_size,
+                                                        pool.padding))
+    channels, h, w = x.shape[1], x.shape[2], x.shape[3]
+    key = (tuple(x.shape), kh, kw, sh, sw, ph, pw, torch.get_num_threads())
+    exact = _CONV_POOL_EXACT.get(key)
+    if exact is False:
+        return _shifted_avg_pool(pool, x) if _shifted_pool_ok(pool, x) else pool(x)
+    ones = _ONES.get((channels, kh, kw))
+    if ones is None:
+        ones = _ONES[(channels, kh, kw)] = torch.ones(channels, 1, kh, kw)
+    geometry = (kh, kw, sh, sw, ph, pw, h, w)
+    counts = _POOL_COUNTS.get(geometry)
+    if counts is None:
+        cells = F.pad(torch.ones(1, 1, h, w), (pw, pw, ph, ph))
+        counts = _POOL_COUNTS[geometry] = F.conv2d(cells, torch.ones(1, 1, kh, kw), stride=(sh, sw))
+    out = F.conv2d(x, ones, None, (sh, sw), (ph, pw), 1, channels).div_(counts)
+    if exact is None:
+        reference: torch.Tensor = pool(x)
+        exact = _CONV_POOL_EXACT[key] = torch.equal(out, reference)
+        if not exact:
+            return reference
+    return out
+
+
 class _Executor:
     def __init__(self, model: nn.Module, acc: CodeSink, hooked: list[nn.Module]) -> None:
         self.acc = acc
@@ -200,8 +251,8 @@ class _Executor:
             if zeros is not None:
                 return zeros
             x = x.materialise()
-        if type(module) is nn.AvgPool2d and _shifted_pool_ok(module, x):
-            return _shifted_avg_pool(module, x)
+        if type(module) is nn.AvgPool2d and _conv_pool_ok(module, x):
+            return _window_sum_pool(module, x)
         if getattr(module, "inplace", False):
             self.acc.drain()  # a pending code product may still read x
         out: torch.Tensor = module(x)

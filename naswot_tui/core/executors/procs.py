@@ -49,12 +49,16 @@ def _real_stderr() -> Iterator[None]:
         sys.stderr = saved
 
 
-def _worker_main(conn: Connection, config: dict[str, Any], device: str, threads: int) -> None:
+def _worker_main(conn: Connection, config: dict[str, Any], device: str, threads: int,
+                 kernel_helper: bool = False) -> None:
     """A worker process: hold a ChunkScorer, score the chunks it is sent."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)   # the parent decides when we stop
     os.environ.setdefault("OMP_NUM_THREADS", str(threads))
     try:
         from naswot_tui.core.executors.worker import ChunkScorer
+        from naswot_tui.core.scoring import allow_kernel_helper
+
+        allow_kernel_helper(kernel_helper)
 
         scorer = ChunkScorer(config, device, threads)
         conn.send(("ready", os.getpid(), scorer.label()))
@@ -122,7 +126,11 @@ class ProcsExecutor:
         self._next_id += 1
         device = self.devices[wid % len(self.devices)]
         parent, child = self._ctx.Pipe()
-        process = self._ctx.Process(target=_worker_main, args=(child, self.config, device, self.threads),
+        # the K helper thread only where the pool leaves cores idle (scoring.allow_kernel_helper)
+        from naswot_tui.core.executors import default_workers
+
+        helper = self.n_workers * self.threads < default_workers()
+        process = self._ctx.Process(target=_worker_main, args=(child, self.config, device, self.threads, helper),
                                     name=f"naswot-worker-{wid}", daemon=True)
         with _real_stderr():
             process.start()

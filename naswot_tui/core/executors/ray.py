@@ -37,7 +37,9 @@ class _Actor:
 
     def __init__(self, config: dict[str, Any], device: str, threads: int) -> None:
         from naswot_tui.core.executors.worker import ChunkScorer
+        from naswot_tui.core.scoring import allow_kernel_helper
 
+        allow_kernel_helper(False)   # Ray places one actor per CPU: the helper's core is another actor's
         self.scorer = ChunkScorer(config, device, threads)
 
     def info(self) -> tuple[int, str]:
