@@ -247,3 +247,21 @@ def test_worker_pools_that_fill_the_cores_score_without_the_helper_thread(batch)
         scoring.allow_kernel_helper(True)
         torch.set_num_threads(threads)
     assert np.array_equal(with_helper, without)
+
+
+def test_binary_codes_equal_the_comparison_on_every_kind_of_float():
+    """The int32-bits path of binary_codes is x > 0 for zeros of both signs,
+    subnormals and the extremes; with an infinity or a NaN (a sum that is not
+    finite) it takes the comparison, which is x > 0 by definition."""
+    from naswot_tui.core.scoring import binary_codes
+
+    torch.manual_seed(6)
+    x = torch.randn(8, 300)
+    x[:, :10] = torch.tensor([0.0, -0.0, 1e-45, -1e-45, 1.2e-38, -1.2e-38, 1.0, -1.0, 3e30, -3e30])
+    codes = binary_codes(x)
+    assert codes.dtype == torch.int8           # the bits path
+    assert torch.equal(codes.bool(), x > 0)
+    for special in (float("inf"), float("-inf"), float("nan"), -float("nan")):
+        y = x.clone()
+        y[3, 40] = special
+        assert torch.equal(binary_codes(y).bool(), y > 0)

@@ -202,6 +202,9 @@ class _Executor:
         self._inner: dict[int, bool] = {}
         self._mark(model)
         self._zero_bn: dict[int, bool] = {}
+        # ReLU outputs of the current cell by input: the edges leaving one node each start with
+        # their own (parameter-free, identical) ReLU of it; compute it once. Cleared per cell.
+        self._relu_of: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}
         self._shape_only = False  # True while propagating a shape (no hook reports)
         self._handlers: dict[type[nn.Module], Callable[[Any, Value, bool], Value | None]] = {
             TinyNetwork: self._network, InferCell: self._cell, ResNetBasicblock: self._resblock,
@@ -255,6 +258,14 @@ class _Executor:
             return _window_sum_pool(module, x)
         if getattr(module, "inplace", False):
             self.acc.drain()  # a pending code product may still read x
+            self._relu_of.clear()  # and x may be a remembered ReLU input or output
+        elif type(module) is nn.ReLU:
+            seen = self._relu_of.get(id(x))
+            if seen is not None and seen[0] is x:
+                return seen[1]
+            relu: torch.Tensor = module(x)
+            self._relu_of[id(x)] = (x, relu)
+            return relu
         out: torch.Tensor = module(x)
         return out
 
@@ -344,6 +355,12 @@ class _Executor:
         return total
 
     def _cell(self, cell: InferCell, x: Value, need: bool) -> Value | None:
+        try:
+            return self._cell_nodes(cell, x, need)
+        finally:
+            self._relu_of.clear()   # nothing outside the cell reads these again; free them
+
+    def _cell_nodes(self, cell: InferCell, x: Value, need: bool) -> Value | None:
         edges_of = cell.node_inputs            # per node 1..n: [(layer index, source node)]
         n_nodes = len(edges_of) + 1
         # needed[j]: node j's value must exist (it is the needed output, or an
