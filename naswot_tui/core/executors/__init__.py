@@ -10,23 +10,14 @@ takes its argmax by draw position, so the picks are the same too.
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
-from naswot_tui.core.executors.base import Executor, WorkerRefused, WorkerState, WorkResult
+from naswot_tui.core.executors.base import Executor, WorkerRefused, WorkerState, WorkResult, default_workers
 
 EXECUTORS = ("local", "procs", "ray")
 
 __all__ = ["EXECUTORS", "Executor", "WorkResult", "WorkerRefused", "WorkerState", "default_workers",
            "make_executor"]
-
-
-def default_workers() -> int:
-    """The cores this process may use."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
 
 
 def make_executor(config: Any, device: Any) -> Executor | None:

@@ -14,6 +14,7 @@ by ``i`` (core/search.py).
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -107,3 +108,11 @@ class ChunkSizer:
 
 def death_error(how: str) -> str:
     return f"worker died twice on this architecture ({how}); not scored"
+
+
+def default_workers() -> int:
+    """The cores this process may use."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1

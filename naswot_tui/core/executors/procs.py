@@ -26,7 +26,14 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from typing import Any
 
-from naswot_tui.core.executors.base import ChunkSizer, WorkerRefused, WorkerState, WorkResult, death_error
+from naswot_tui.core.executors.base import (
+    ChunkSizer,
+    WorkerRefused,
+    WorkerState,
+    WorkResult,
+    death_error,
+    default_workers,
+)
 
 _POLL_S = 0.5
 
@@ -127,8 +134,6 @@ class ProcsExecutor:
         device = self.devices[wid % len(self.devices)]
         parent, child = self._ctx.Pipe()
         # the K helper thread only where the pool leaves cores idle (scoring.allow_kernel_helper)
-        from naswot_tui.core.executors import default_workers
-
         helper = self.n_workers * self.threads < default_workers()
         process = self._ctx.Process(target=_worker_main, args=(child, self.config, device, self.threads, helper),
                                     name=f"naswot-worker-{wid}", daemon=True)
