@@ -112,7 +112,19 @@ def _pair(v: int | Sequence[int]) -> tuple[int, int]:
     return (v, v) if isinstance(v, int) else (v[0], v[1])
 
 
-_COUNTS: dict[tuple[int, int, int, int], torch.Tensor] = {}  # (kernel h, w, image h, w) -> in-image counts
+_COUNTS: dict[tuple[int, ...], torch.Tensor] = {}  # (kernel, stride, padding, image h, w) -> in-image counts
+
+
+def _in_image_counts(pool: nn.AvgPool2d, h: int, w: int) -> torch.Tensor:
+    """How many cells of each output's window lie inside the h x w image
+    (the divisor of a pool that does not count its padding)."""
+    (kh, kw), (sh, sw), (ph, pw) = (_pair(v) for v in (pool.kernel_size, pool.stride, pool.padding))
+    key = (kh, kw, sh, sw, ph, pw, h, w)
+    counts = _COUNTS.get(key)
+    if counts is None:
+        cells = F.pad(torch.ones(1, 1, h, w), (pw, pw, ph, ph))
+        counts = _COUNTS[key] = F.conv2d(cells, torch.ones(1, 1, kh, kw), stride=(sh, sw))
+    return counts
 
 
 def _shifted_avg_pool(pool: nn.AvgPool2d, x: torch.Tensor) -> torch.Tensor:
@@ -132,16 +144,10 @@ def _shifted_avg_pool(pool: nn.AvgPool2d, x: torch.Tensor) -> torch.Tensor:
             # out[i, j] += x[i + dh, j + dw] wherever that cell is inside the image
             acc[:, :, max(0, -dh):h - max(0, dh), max(0, -dw):w - max(0, dw)] += \
                 x[:, :, max(0, dh):h - max(0, -dh), max(0, dw):w - max(0, -dw)]
-    key = (kh, kw, h, w)
-    counts = _COUNTS.get(key)
-    if counts is None:
-        ones = F.pad(torch.ones(1, 1, h, w), (pw, pw, ph, ph))
-        counts = _COUNTS[key] = F.conv2d(ones, torch.ones(1, 1, kh, kw))
-    return acc.div_(counts)
+    return acc.div_(_in_image_counts(pool, h, w))
 
 
 _ONES: dict[tuple[int, int, int], torch.Tensor] = {}      # (channels, kernel h, w) -> depthwise ones kernel
-_POOL_COUNTS: dict[tuple[Any, ...], torch.Tensor] = {}  # pool geometry, image h, w -> cells per window
 _CONV_POOL_EXACT: dict[tuple[Any, ...], bool] = {}     # input shape, pool geometry, threads -> verified exact?
 
 
@@ -167,8 +173,7 @@ def _window_sum_pool(pool: nn.AvgPool2d, x: torch.Tensor) -> torch.Tensor:
     differs we fall back to the shifted adds (exact by construction) or the
     module.
     """
-    (kh, kw), (sh, sw), (ph, pw) = (_pair(v) for v in (pool.kernel_size, pool.stride or pool.kernel_size,
-                                                        pool.padding))
+    (kh, kw), (sh, sw), (ph, pw) = (_pair(v) for v in (pool.kernel_size, pool.stride, pool.padding))
     channels, h, w = x.shape[1], x.shape[2], x.shape[3]
     key = (tuple(x.shape), kh, kw, sh, sw, ph, pw, torch.get_num_threads())
     exact = _CONV_POOL_EXACT.get(key)
@@ -177,12 +182,7 @@ def _window_sum_pool(pool: nn.AvgPool2d, x: torch.Tensor) -> torch.Tensor:
     ones = _ONES.get((channels, kh, kw))
     if ones is None:
         ones = _ONES[(channels, kh, kw)] = torch.ones(channels, 1, kh, kw)
-    geometry = (kh, kw, sh, sw, ph, pw, h, w)
-    counts = _POOL_COUNTS.get(geometry)
-    if counts is None:
-        cells = F.pad(torch.ones(1, 1, h, w), (pw, pw, ph, ph))
-        counts = _POOL_COUNTS[geometry] = F.conv2d(cells, torch.ones(1, 1, kh, kw), stride=(sh, sw))
-    out = F.conv2d(x, ones, None, (sh, sw), (ph, pw), 1, channels).div_(counts)
+    out = F.conv2d(x, ones, None, (sh, sw), (ph, pw), 1, channels).div_(_in_image_counts(pool, h, w))
     if exact is None:
         reference: torch.Tensor = pool(x)
         exact = _CONV_POOL_EXACT[key] = torch.equal(out, reference)
