@@ -116,8 +116,11 @@ def test_resume_of_completed_trace_is_refused(tmp_path):
 
 
 def test_sigint_writes_cancelled_footer_and_exits_130(tmp_path):
+    # Ctrl-C at a terminal: SIGINT at its default disposition in the child, even when this test
+    # runs under a background shell (which starts its jobs with SIGINT ignored, as POSIX says).
     proc = subprocess.Popen([*CLI, "--headless", "--n", "500", "--no-cache", "--out", str(tmp_path), *SMALL],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 240
     while time.time() < deadline:
         traces = list(Path(tmp_path).glob("*.jsonl"))
