@@ -21,9 +21,14 @@ the one the network's own forward pass produces):
   hooked module reads, the final ReLU (only its input code counts), global
   pooling and the classifier.
 
+* train-mode BatchNorm on CPU runs ``core.batchnorm``'s kernel (PyTorch's
+  own sums in PyTorch's order, eight channels at a time) where numba is
+  installed.
+
 Assumes finite activations (``x * 0 == 0``), which holds for these
-BatchNorm networks. BatchNorm running statistics of skipped layers are not
-updated (they do not affect train-mode outputs).
+BatchNorm networks. BatchNorm running statistics of skipped layers, and of
+layers core.batchnorm computes, are not updated (they do not affect
+train-mode outputs, and nothing reads them).
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from naswot_tui.core import batchnorm
 from naswot_tui.core.spaces.nb201_ops import (
     FactorizedReduce,
     Identity,
@@ -259,6 +265,8 @@ class _Executor:
         if getattr(module, "inplace", False):
             self.acc.drain()  # a pending code product may still read x
             self._relu_of.clear()  # and x may be a remembered ReLU input or output
+        elif type(module) is nn.BatchNorm2d:
+            return self._batch_norm(module, x)
         elif type(module) is nn.ReLU:
             seen = self._relu_of.get(id(x))
             if seen is not None and seen[0] is x:
@@ -267,6 +275,15 @@ class _Executor:
             self._relu_of[id(x)] = (x, relu)
             return relu
         out: torch.Tensor = module(x)
+        return out
+
+    @staticmethod
+    def _batch_norm(bn: nn.BatchNorm2d, x: torch.Tensor) -> torch.Tensor:
+        """``bn(x)``, through core.batchnorm's exact CPU kernel where it applies."""
+        fast = batchnorm.batch_norm(bn, x)
+        if fast is not None:
+            return fast
+        out: torch.Tensor = bn(x)
         return out
 
     def _zero_leaf(self, module: nn.Module, x: Zeros) -> Zeros | None:
@@ -340,8 +357,7 @@ class _Executor:
             if not need:
                 return None
             out = module.conv(x)
-        result: torch.Tensor = module.bn(out)
-        return result
+        return self._batch_norm(module.bn, out)
 
     @staticmethod
     def _add(terms: Sequence[Value]) -> Value:
