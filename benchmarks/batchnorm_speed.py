@@ -33,10 +33,10 @@ def main() -> None:
     import torch
     from torch import nn
 
-    from naswot_tui.core import batchnorm
+    from naswot_tui.core import accel, batchnorm
 
     torch.set_num_threads(1)
-    if not batchnorm.available():
+    if accel.kernels() is None:
         raise SystemExit('numba is not installed: pip install -e ".[fast]"')
     ratios, identical = [], True
     for stage, shape in enumerate([(128, 16, 32, 32), (128, 32, 16, 16), (128, 64, 8, 8)], start=1):
@@ -47,8 +47,8 @@ def main() -> None:
             batchnorm.batch_norm(bn, x)                  # the one-time check of this shape
             fast_out = batchnorm.batch_norm(bn, x)
             same = fast_out is not None and torch.equal(fast_out, bn(x))
-            module_s = _best_of(lambda: bn(x))
-            fast_s = _best_of(lambda: batchnorm.batch_norm(bn, x))
+            module_s = _best_of(lambda bn=bn, x=x: bn(x))
+            fast_s = _best_of(lambda bn=bn, x=x: batchnorm.batch_norm(bn, x))
         identical &= same
         ratios.append(module_s / fast_s)
         print(f"stage {stage} {'x'.join(map(str, shape))}: module {module_s * 1e3:.2f} ms, "

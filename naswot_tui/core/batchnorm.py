@@ -23,18 +23,16 @@ inverse std is exactly 1) and weight ``invstd * weight`` builds ``alpha``
 and ``beta`` with the train-mode path's own expressions and runs the same
 loop. Running statistics are not updated (nothing here reads them).
 
-numba is optional (``pip install "naswot-tui[fast]"``); without it, or where
-a case is not covered (GPU, other dtypes or layouts, eval mode), callers get
-None and run the module. Each input shape is also checked once per process
-against PyTorch's own train-mode BatchNorm on its first real input (a
-PyTorch release could change its loop); a shape that differs falls back to
-the module for good. ``NASWOT_TUI_FAST_BN=0`` turns it off.
+The kernel is numba's (``core.accel``: the ``fast`` extra); without it, or
+where a case is not covered (GPU, other dtypes or layouts, eval mode),
+callers get None and run the module. Each input shape is also checked once
+per process against PyTorch's own train-mode BatchNorm on its first real
+input (a PyTorch release could change its loop); a shape that differs falls
+back to the module for good.
 """
 
 from __future__ import annotations
 
-import os
-import threading
 from collections.abc import Callable
 
 import numpy as np
@@ -42,45 +40,17 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-_enabled = os.environ.get("NASWOT_TUI_FAST_BN", "1") != "0"
-_kernel: Callable[[np.ndarray, np.ndarray, np.ndarray], None] | None = None
-_kernel_tried = False
-_kernel_lock = threading.Lock()
+from naswot_tui.core import accel
+
 _EXACT: dict[tuple[int, ...], bool] = {}   # input shape -> verified equal to PyTorch's kernel
 _UNIT_VAR: dict[int, torch.Tensor] = {}     # channels -> running variance of ones
 
-
-def enable(on: bool) -> None:
-    """Switch the fast kernel on or off for this process (tests; ``NASWOT_TUI_FAST_BN=0``)."""
-    global _enabled
-    _enabled = on
+StatsKernel = Callable[[np.ndarray, np.ndarray, np.ndarray], None]
 
 
-def available() -> bool:
-    """Whether the fast kernel can run here (enabled, numba importable and compiling)."""
-    return _enabled and _compiled() is not None
-
-
-def _compiled() -> Callable[[np.ndarray, np.ndarray, np.ndarray], None] | None:
-    global _kernel, _kernel_tried
-    if _kernel_tried:
-        return _kernel
-    with _kernel_lock:
-        if not _kernel_tried:
-            try:
-                _kernel = _build_kernel()
-            except Exception:  # numba missing or unusable here: the module's own kernel runs
-                _kernel = None
-            _kernel_tried = True
-    return _kernel
-
-
-def _build_kernel() -> Callable[[np.ndarray, np.ndarray, np.ndarray], None]:
-    from naswot_tui.core import batchnorm_kernel  # imports numba: only here, and only once
-
-    probe = np.zeros((1, 1, 2), np.float32)
-    batchnorm_kernel.channel_stats(probe, np.empty(1, np.float32), np.empty(1, np.float32))  # compile or load now
-    return batchnorm_kernel.channel_stats
+def _compiled() -> StatsKernel | None:
+    module = accel.kernels()
+    return None if module is None else module.channel_stats
 
 
 def _covered(bn: nn.Module, x: torch.Tensor) -> bool:
@@ -100,7 +70,7 @@ def _covered(bn: nn.Module, x: torch.Tensor) -> bool:
 
 def batch_norm(bn: nn.BatchNorm2d, x: torch.Tensor) -> torch.Tensor | None:
     """``bn(x)``'s output, bit for bit, or None where the fast kernel does not apply."""
-    if not _enabled or not _covered(bn, x):
+    if not _covered(bn, x):
         return None
     key = tuple(x.shape)
     exact = _EXACT.get(key)
@@ -117,8 +87,7 @@ def batch_norm(bn: nn.BatchNorm2d, x: torch.Tensor) -> torch.Tensor | None:
     return out
 
 
-def _fast(bn: nn.BatchNorm2d, x: torch.Tensor,
-          kernel: Callable[[np.ndarray, np.ndarray, np.ndarray], None]) -> torch.Tensor:
+def _fast(bn: nn.BatchNorm2d, x: torch.Tensor, kernel: StatsKernel) -> torch.Tensor:
     n, channels = x.shape[0], x.shape[1]
     mean = np.empty(channels, np.float32)
     var_sum = np.empty(channels, np.float32)

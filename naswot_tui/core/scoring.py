@@ -29,6 +29,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from naswot_tui.core import accel
 from naswot_tui.core.errors import UsageError
 
 if TYPE_CHECKING:
@@ -121,9 +122,13 @@ class _KernelAccumulator:
             self._observer(None, int(units))
 
     def _codes_gram(self, x: torch.Tensor) -> torch.Tensor:
+        flat = x.detach().reshape(x.shape[0], -1)
+        packed = sign_gram(flat)
+        if packed is not None:
+            return packed
         # Never autocast the product: K must stay exact even when --amp runs the forward in bf16/fp16.
         with torch.autocast(device_type=x.device.type, enabled=False):
-            return self._gram(binary_codes(x.detach().reshape(x.shape[0], -1)))
+            return self._gram(binary_codes(flat))
 
     def drain(self) -> None:
         """Wait for pending products (before anything writes in place)."""
@@ -159,6 +164,21 @@ class _KernelAccumulator:
             units += multiplicity * n
         diag = torch.diagonal(agree)
         return 2.0 * agree + float(units) - diag[:, None] - diag[None, :]
+
+
+def sign_gram(flat: torch.Tensor) -> torch.Tensor | None:
+    """``G = C C^T`` of ``C = (flat > 0)`` (int64), from the codes packed 64 to a
+    word and counted with popcount (``core.cpu_kernels``): on CPU float32 about
+    6x faster than the codes plus an int8 GEMM, and integer, so equal to it.
+    None where it does not apply (GPU, other dtypes, numba not installed)."""
+    if flat.device.type != "cpu" or flat.dtype != torch.float32 or flat.dim() != 2 or not flat.is_contiguous():
+        return None
+    module = accel.kernels()
+    if module is None:
+        return None
+    out = np.empty((flat.shape[0], flat.shape[0]), np.int64)
+    module.sign_gram(flat.numpy(), out)
+    return torch.from_numpy(out)
 
 
 def binary_codes(flat: torch.Tensor) -> torch.Tensor:

@@ -1,8 +1,11 @@
-"""core.batchnorm: train-mode BatchNorm on CPU, bit for bit the module's own.
+"""The compiled CPU kernels (core.cpu_kernels, via core.accel), each against
+the PyTorch path it replaces, bit for bit:
 
-Every comparison is against the real ``nn.BatchNorm2d`` (PyTorch's CPU
-kernel) with ``torch.equal``; the kernel runs only where numba is installed
-(the ``fast`` extra, which .ci/run installs).
+* core.batchnorm against the real ``nn.BatchNorm2d`` (PyTorch's CPU kernel);
+* scoring.sign_gram against the 0/1 codes and their int8 Gram product.
+
+The kernels run only where numba is installed (the ``fast`` extra, which
+.ci/run installs); the fallbacks are tested with ``accel.enable(False)``.
 """
 
 from __future__ import annotations
@@ -13,19 +16,19 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from naswot_tui.core import batchnorm, scoring
+from naswot_tui.core import accel, batchnorm, scoring
 from naswot_tui.core.spaces import get_space
 
-needs_numba = pytest.mark.skipif(not batchnorm.available(), reason="numba not installed (pip install -e '.[fast]')")
+needs_numba = pytest.mark.skipif(accel.kernels() is None, reason="numba not installed (pip install -e '.[fast]')")
 
 
 @pytest.fixture(autouse=True)
 def _fresh_state():
     """Each test starts with the kernel on and no shape verified yet."""
-    batchnorm.enable(True)
+    accel.enable(True)
     batchnorm._EXACT.clear()
     yield
-    batchnorm.enable(True)
+    accel.enable(True)
     batchnorm._EXACT.clear()
 
 
@@ -72,7 +75,8 @@ def test_equals_the_module_bit_for_bit(shape: tuple[int, ...]) -> None:
 
 
 @needs_numba
-@pytest.mark.parametrize("kwargs", [{"affine": False}, {"track_running_stats": False}, {"eps": 0.1}, {"momentum": None}])
+@pytest.mark.parametrize("kwargs", [{"affine": False}, {"track_running_stats": False}, {"eps": 0.1},
+                                    {"momentum": None}])
 def test_module_variants(kwargs: dict[str, object]) -> None:
     x = _activation((32, 10, 6, 6), 3, 2.0, 0.5, False)
     bn = _module(10, 3, **kwargs)
@@ -108,7 +112,7 @@ def test_cases_it_does_not_cover_return_none() -> None:
         assert batchnorm.batch_norm(_module(6, 0), x[:1, :, :1, :1].contiguous()) is None  # one value per channel
         assert batchnorm.batch_norm(_module(6, 0, eps=0.0), x) is None                    # the module refuses eps 0
     assert batchnorm.batch_norm(bn, x) is None                                    # gradients wanted
-    batchnorm.enable(False)
+    accel.enable(False)
     with torch.inference_mode():
         assert batchnorm.batch_norm(bn, x) is None
 
@@ -144,9 +148,39 @@ def test_nb201_kernels_are_unchanged_by_it() -> None:
     for index in (0, 3_219, 15_624):
         torch.manual_seed(index)
         net = space.build(space.arch(index), num_classes=10)
-        batchnorm.enable(False)
+        accel.enable(False)
         reference = scoring.hamming_kernel(net, batch)
-        batchnorm.enable(True)
+        accel.enable(True)
         fast = scoring.hamming_kernel(net, batch)
         assert np.array_equal(fast, reference), index
     assert batchnorm._EXACT and all(batchnorm._EXACT.values()), "the fast kernel did not run on every shape"
+
+
+def _codes_gram(flat: torch.Tensor) -> np.ndarray:
+    """The plain definition: 0/1 codes ``flat > 0`` and their product (float64: exact at these sizes)."""
+    codes = (flat > 0).to(torch.float64)
+    return (codes @ codes.T).numpy().astype(np.int64)
+
+
+@needs_numba
+@pytest.mark.parametrize("length", [1, 63, 64, 65, 1000, 16384])
+def test_sign_gram_equals_the_codes_product(length: int) -> None:
+    g = torch.Generator().manual_seed(length)
+    flat = torch.randn(40, length, generator=g)
+    flat[flat.abs() < 0.3] = 0.0
+    specials = torch.tensor([float("nan"), -float("nan"), float("inf"), -float("inf"), -0.0, 0.0,
+                             1e-45, -1e-45, 3.4e38, -3.4e38])
+    spots = torch.randint(0, flat.numel(), (min(flat.numel(), 200),), generator=g)
+    flat.view(-1)[spots] = specials[torch.arange(len(spots)) % len(specials)]
+    gram = scoring.sign_gram(flat)
+    assert gram is not None and gram.dtype == torch.int64
+    assert np.array_equal(gram.numpy(), _codes_gram(flat))
+
+
+def test_sign_gram_declines_what_it_does_not_cover() -> None:
+    flat = torch.randn(8, 100)
+    assert scoring.sign_gram(flat.double()) is None
+    assert scoring.sign_gram(flat.T) is None                 # not contiguous
+    assert scoring.sign_gram(flat.view(8, 10, 10)) is None   # not a matrix
+    accel.enable(False)
+    assert scoring.sign_gram(flat) is None

@@ -1,11 +1,16 @@
-"""The numba kernel behind ``core.batchnorm``: per-channel BatchNorm statistics
-summed in PyTorch's order, eight channels at a time. Importing this module
-imports numba (the optional ``fast`` extra); ``core.batchnorm`` does so lazily.
+"""Compiled CPU kernels (numba), each exact by construction:
 
-Types carry the exactness: ``x`` is float32, so ``x - m`` and ``d * d`` are
-float32 operations as in PyTorch's C++ loop, and ``s += v`` widens the float
-to float64 exactly before one rounded double add. No fastmath: no reordering,
-no fused multiply-add.
+* ``channel_stats``: per-channel BatchNorm statistics summed in PyTorch's
+  order, eight channels at a time (``core.batchnorm``);
+* ``sign_gram``: ``G = C C^T`` of the 0/1 codes ``C = (x > 0)``, from the
+  codes packed 64 to a word and counted with popcount (``core.scoring``).
+
+Importing this module imports numba (the optional ``fast`` extra); only
+``core.accel`` does, lazily. Types carry the exactness: ``x`` is float32, so
+``x - m`` and ``d * d`` are float32 operations as in PyTorch's C++ loop, and
+``s += v`` widens the float to float64 exactly before one rounded double add;
+no fastmath (no reordering, no fused multiply-add). The Gram is integer
+arithmetic throughout.
 """
 
 from __future__ import annotations
@@ -91,3 +96,53 @@ def channel_stats(x: Any, mean: Any, var_sum: Any) -> None:
     for c in range(full, channels):
         mean[c] = np.float32(_sums1(x, c, np.float32(0.0), False) / count)
         var_sum[c] = np.float32(_sums1(x, c, mean[c], True))
+
+
+_ONE = np.uint64(1)
+_M1 = np.uint64(0x5555555555555555)
+_M2 = np.uint64(0x3333333333333333)
+_M4 = np.uint64(0x0F0F0F0F0F0F0F0F)
+_H01 = np.uint64(0x0101010101010101)
+
+
+@_jit
+def _popcount(v: Any) -> Any:
+    """Set bits of a uint64 (the classic bit-parallel count; LLVM turns it into popcnt)."""
+    v = v - ((v >> _ONE) & _M1)
+    v = (v & _M2) + ((v >> np.uint64(2)) & _M2)
+    v = (v + (v >> np.uint64(4))) & _M4
+    return (v * _H01) >> np.uint64(56)
+
+
+@_jit
+def _pack_signs(x: Any, words: Any) -> None:
+    """``words[b, w]`` bit k = ``x[b, 64 w + k] > 0`` (False for NaN and -0, as torch's ``x > 0``)."""
+    n_rows, length = x.shape
+    n_words = words.shape[1]
+    for b in range(n_rows):
+        row = x[b]
+        for w in range(n_words):
+            base = w * 64
+            word = np.uint64(0)
+            for k in range(min(64, length - base)):
+                if row[base + k] > 0:
+                    word |= _ONE << np.uint64(k)
+            words[b, w] = word
+
+
+@_jit
+def sign_gram(x: Any, out: Any) -> None:
+    """``out[i, j]`` = the number of units where ``x[i] > 0`` and ``x[j] > 0`` (int64)."""
+    n_rows, length = x.shape
+    words = np.empty((n_rows, (length + 63) // 64), np.uint64)
+    _pack_signs(x, words)
+    n_words = words.shape[1]
+    for i in range(n_rows):
+        a = words[i]
+        for j in range(i, n_rows):
+            c = words[j]
+            s = np.uint64(0)
+            for w in range(n_words):
+                s += _popcount(a[w] & c[w])
+            out[i, j] = s
+            out[j, i] = s
