@@ -184,3 +184,13 @@ def test_sign_gram_declines_what_it_does_not_cover() -> None:
     assert scoring.sign_gram(flat.view(8, 10, 10)) is None   # not a matrix
     accel.enable(False)
     assert scoring.sign_gram(flat) is None
+
+
+@pytest.mark.parametrize("units", [1, 2, 9, 300])
+def test_the_pytorch_gram_path_is_exact_at_any_width(units: int) -> None:
+    """The path without numba (codes, then an int8 GEMM where it is exact): one
+    unit per image included, where torch's CPU int8 GEMM gives wrong sums."""
+    accel.enable(False)
+    flat = torch.randn(16, units, generator=torch.Generator().manual_seed(units))
+    acc = scoring._KernelAccumulator(16, torch.device("cpu"))
+    assert np.array_equal(acc._codes_gram(flat).to(torch.int64).numpy(), _codes_gram(flat))

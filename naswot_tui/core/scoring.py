@@ -137,7 +137,8 @@ class _KernelAccumulator:
                 entry[2] = entry[2].result()
 
     def _gram(self, codes: torch.Tensor) -> torch.Tensor:
-        if self._int8:
+        # One unit per image: torch 2.13's CPU int8 GEMM returns wrong sums for an inner size of 1.
+        if self._int8 and codes.shape[1] > 1:
             a = codes if codes.dtype == torch.int8 else codes.view(torch.int8)
             try:
                 return torch._int_mm(a, a.T)
