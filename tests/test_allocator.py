@@ -7,20 +7,28 @@ import sys
 
 import pytest
 
+# Scores four networks, then the same four again, and counts the page faults of
+# the second pass only: by then every activation size has been seen once, so a
+# process that keeps freed memory faults (almost) nothing in it.
 SCRIPT = r"""
-import resource, sys, torch
+import ctypes, resource, sys, torch
 torch.set_num_threads(1)
 from naswot_tui.core.allocator import keep_freed_memory
 if sys.argv[1] == "tuned":
     assert keep_freed_memory()
+elif sys.argv[1] == "unmapping":
+    # a fixed mmap threshold at glibc's initial 128 KiB turns its adaptive rule off:
+    # every activation is mapped on allocation and unmapped on free, the behaviour
+    # the tuning exists to stop, and the same on every machine
+    assert ctypes.CDLL("libc.so.6").mallopt(-3, 128 << 10) == 1
 from naswot_tui.core.data import make_batch
 from naswot_tui.core.scoring import get_proxy, init_seed
 from naswot_tui.core.spaces import get_space
 space, proxy = get_space("nb201"), get_proxy("naswot", "reference")
 x = torch.from_numpy(make_batch("cifar10", "embedded", 32, 1, 0).images)
 scores = []
-for n, index in enumerate((5374, 11, 15624, 777, 5374, 11)):
-    if n == 2:   # count page faults after the first two networks warmed the heap
+for n, index in enumerate((5374, 11, 15624, 777) * 2):
+    if n == 4:
         faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     torch.manual_seed(init_seed(1, index))
     scores.append(proxy.fn(space.build(space.arch(index), num_classes=1), x))
@@ -36,7 +44,13 @@ def _run(mode: str) -> tuple[int, list[str]]:
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's allocator")
 def test_tuned_allocator_keeps_scores_and_stops_refaulting_memory() -> None:
-    plain_faults, plain_scores = _run("plain")
+    # glibc's default adapts its mmap threshold to what was freed before, so how
+    # much it refaults depends on the machine and the order of allocations (CI
+    # saw 4,509 pages where this machine sees 20,000 to 38,000): it is compared
+    # for scores only, and the fault count against the fixed unmapping baseline
+    _, plain_scores = _run("plain")
+    unmapping_faults, unmapping_scores = _run("unmapping")
     tuned_faults, tuned_scores = _run("tuned")
-    assert tuned_scores == plain_scores            # bit for bit (repr of the floats)
-    assert tuned_faults * 3 < plain_faults, (tuned_faults, plain_faults)
+    assert tuned_scores == plain_scores == unmapping_scores   # bit for bit (repr of the floats)
+    assert unmapping_faults > 50_000, unmapping_faults         # the baseline does refault every pass
+    assert tuned_faults * 100 < unmapping_faults, (tuned_faults, unmapping_faults)
