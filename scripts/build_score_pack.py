@@ -5,7 +5,8 @@
 TRACE is the trace of a ``--n all`` run (e.g. ``naswot-tui --headless --n all
 --executor procs --seed 1 --out DIR``); its header gives the pack's context
 (space, batch hash, batch size, hook rule, proxy, init seed, precision, device
-kind). With ``--scores`` the scores come from an ``.npz`` with arrays ``index``
+kind: ``env.device_kind``, or ``--device-kind`` for a trace written before it
+was recorded). A pack is used only on its device kind, so name the file after it. With ``--scores`` the scores come from an ``.npz`` with arrays ``index``
 and ``score`` scored in that same context (the trace then only supplies the
 header). Every architecture of the space must have a score (``--partial`` to
 allow gaps); failed cells are stored as NaN and are scored again at run time.
@@ -21,14 +22,18 @@ from pathlib import Path
 import numpy as np
 
 
-def context_from_header(header: dict) -> dict:
+def context_from_header(header: dict, device_kind: str | None = None) -> dict:
+    """The pack context of a trace; ``device_kind`` for traces whose header predates ``env.device_kind``."""
     from naswot_tui.core.cache import INIT_POLICY
 
     config = header["config"]
     amp = config.get("amp")
-    device = str(header.get("env", {}).get("device", "cpu"))
-    kind = "cuda" if device.startswith("cuda") else "cpu"
-    dtype = f"amp-{amp}" if amp else ("fp32+tf32" if config.get("tf32") and kind == "cuda" else "fp32")
+    env = header.get("env", {})
+    kind = device_kind or env.get("device_kind")
+    if not kind:
+        raise ValueError("the trace's header does not say the device kind it was scored on; "
+                         "pass --device-kind (e.g. cpu-avx2) as `naswot-tui --headless` on that machine records it")
+    dtype = f"amp-{amp}" if amp else ("fp32+tf32" if config.get("tf32") and kind.startswith("cuda") else "fp32")
     return {"space": config["space"], "data_fingerprint": header["batch_fingerprint"],
             "batch_size": header["batch_size"], "hook_rule": header["hook_rule"], "proxy": header["proxy"],
             "init_policy": f"{INIT_POLICY}:seed={header['seed']}", "dtype": dtype, "device_kind": kind}
@@ -40,13 +45,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scores", type=Path, help="npz with index/score arrays (default: the trace's scores)")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--partial", action="store_true", help="allow architectures without a score")
+    parser.add_argument("--device-kind", help="the scoring device's kind, for traces that do not record it")
     args = parser.parse_args(argv)
 
     from naswot_tui.core.score_pack import write_pack
     from naswot_tui.core.trace import read_trace
 
     trace = read_trace(args.trace)
-    context = context_from_header(trace.header)
+    try:
+        context = context_from_header(trace.header, args.device_kind)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     if context["proxy"] == "naswot" and context["hook_rule"] == "relu":
         context["proxy"] = "naswot-relu"   # the cache key names the proxy the hook rule selects
     if args.scores:

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def key(**changes) -> CacheKey:
     base = dict(space="nb201", data_fingerprint="abc", batch_size=128, hook_rule="reference", proxy="naswot",
-                init_policy="seedseq-v1:seed=1", dtype="fp32", device_kind="cpu", version="0.1.0")
+                init_policy="seedseq-v1:seed=1", dtype="fp32", device_kind="cpu-avx512", version="0.1.0")
     base.update(changes)
     return CacheKey(**base)
 
@@ -40,7 +40,8 @@ def test_round_trip_keeps_minus_infinity_nan_and_fields(tmp_path):
 @pytest.mark.parametrize("field,value", [("space", "nats-sss"), ("data_fingerprint", "zzz"), ("batch_size", 64),
                                          ("hook_rule", "relu"), ("proxy", "params"),
                                          ("init_policy", "seedseq-v1:seed=2"), ("dtype", "amp-bf16"),
-                                         ("device_kind", "cuda"), ("version", "9.9.9")])
+                                         ("device_kind", "cpu-avx2"), ("device_kind", "cuda-sm90"),
+                                         ("version", "9.9.9")])
 def test_every_key_field_separates_scores(tmp_path, field, value):
     with ScoreCache(tmp_path / "c.sqlite3") as cache:
         cache.put(key(), 7, "arch", 1.0)
@@ -292,3 +293,25 @@ def test_clear_refuses_an_unknown_space_and_accepts_an_alias():
     res = runner.invoke(app, ["cache", "clear", "--space", "nats-tss", "--yes"])  # alias of nb201
     assert res.exit_code == 0 and "removed 1" in res.stdout
     assert [c["space"] for c in ScoreCache().info()["contexts"]] == ["nats-sss"]
+
+
+def test_device_kind_names_the_cpu_instruction_set_and_the_onednn_cap(monkeypatch):
+    import torch
+
+    from naswot_tui.core.cache import device_kind
+
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
+    monkeypatch.delenv("DNNL_MAX_CPU_ISA", raising=False)
+    plain = device_kind(torch.device("cpu"))
+    assert plain == "cpu-" + torch.backends.cpu.get_cpu_capability().lower().replace(" ", "_")
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX2")    # oneDNN then picks other kernels: another kind
+    assert device_kind(torch.device("cpu")) == plain + "+onednn-avx2"
+
+
+def test_aten_capability_changes_the_kind_and_the_cache_key(tmp_path):
+    """ATEN_CPU_CAPABILITY=default runs other kernels (other roundings): its scores get their own key."""
+    code = ("import torch; from naswot_tui.core.cache import device_kind; "
+            "print(device_kind(torch.device('cpu')))")
+    env = {**__import__("os").environ, "ATEN_CPU_CAPABILITY": "default"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "cpu-default"

@@ -64,7 +64,7 @@ def register(app: typer.Typer) -> None:
                    f"{len(info['contexts'])} context(s)")
         for c in info["contexts"]:
             typer.echo(f"  {c['space']:<8} {c['proxy']:<12} hook={c['hook_rule']:<9} B={c['batch_size']:<4} "
-                       f"{c['device_kind']:<4} {c['dtype']:<9} {c['init_policy']:<18} data={c['data_fingerprint']} "
+                       f"{c['device_kind']:<10} {c['dtype']:<9} {c['init_policy']:<18} data={c['data_fingerprint']} "
                        f"v{c['version']}: {c['scores']}")
 
     @cache_app.command("clear")

@@ -5,8 +5,9 @@ the key (``CacheKey``) holds: search space, data fingerprint (the batch's
 SHA-256 prefix), batch size, hook rule, proxy, initialisation policy (the
 per-architecture seed is ``init_seed(run_seed, index)``, so the policy name
 *and the run seed* are in the key), dtype/precision (fp32, TF32, AMP),
-device kind (cpu / cuda: different convolution kernels, different floats)
-and the package version. Rows are (context, architecture index) with the
+device kind (``device_kind``: the CPU's vector instruction set or the GPU's
+compute capability, since each picks other convolution kernels, which round
+differently) and the package version. Rows are (context, architecture index) with the
 architecture string stored and checked on read.
 
 Concurrency: WAL journal, a 30 s busy timeout and short write transactions,
@@ -21,6 +22,7 @@ where the file should be) so ``naswot-tui cache clear`` can always reset it.
 from __future__ import annotations
 
 import math
+import os
 import sqlite3
 import threading
 import time
@@ -35,6 +37,25 @@ from naswot_tui.core.paths import default_cache_dir
 
 FILENAME = "scores.sqlite3"
 INIT_POLICY = "seedseq-v1"  # torch.manual_seed(SeedSequence([run_seed, index])) then default init
+
+
+def device_kind(device: Any) -> str:
+    """The numeric identity of a scoring device: scores repeat bit for bit only on one kind.
+
+    On CPU that is ATen's vector instruction set (``cpu-avx512``, ``cpu-avx2``,
+    ``cpu-default``, ...; ``ATEN_CPU_CAPABILITY`` lowers it), with oneDNN's cap
+    appended when ``ONEDNN_MAX_CPU_ISA`` is set: both choose kernels that sum in
+    another order. Measured: NB201 scores on an AVX2 and an AVX-512 machine
+    differ by up to 5e-8 relative. On CUDA it is the compute capability.
+    """
+    import torch
+
+    if device.type == "cuda":
+        major, minor = torch.cuda.get_device_capability(device)
+        return f"cuda-sm{major}{minor}"
+    kind = "cpu-" + torch.backends.cpu.get_cpu_capability().lower().replace(" ", "_")
+    onednn = os.environ.get("ONEDNN_MAX_CPU_ISA") or os.environ.get("DNNL_MAX_CPU_ISA")
+    return f"{kind}+onednn-{onednn.strip().lower()}" if onednn else kind
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS contexts (
@@ -101,7 +122,7 @@ class CacheKey:
     proxy: str
     init_policy: str       # e.g. "seedseq-v1:seed=1"
     dtype: str             # "fp32", "fp32+tf32", "amp-bf16", ...
-    device_kind: str       # "cpu" | "cuda"
+    device_kind: str       # device_kind(): "cpu-avx512", "cpu-avx2", "cuda-sm90", ...
     version: str
 
 

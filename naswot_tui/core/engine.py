@@ -250,7 +250,7 @@ class ArchEvaluator:
     # ------------------------------------------------------------ cache
     def cache_key(self) -> CacheKey:
         from naswot_tui import __version__
-        from naswot_tui.core.cache import INIT_POLICY, CacheKey
+        from naswot_tui.core.cache import INIT_POLICY, CacheKey, device_kind
 
         assert self._batch is not None
         c = self.config
@@ -258,7 +258,7 @@ class ArchEvaluator:
         dtype = f"amp-{self.amp}" if self.amp else ("fp32+tf32" if tf32 else "fp32")
         return CacheKey(space=c.space, data_fingerprint=self._batch.fingerprint, batch_size=c.batch_size,
                         hook_rule=c.hook_rule, proxy=self.proxy.name, init_policy=f"{INIT_POLICY}:seed={c.seed}",
-                        dtype=dtype, device_kind=self.device.type, version=__version__)
+                        dtype=dtype, device_kind=device_kind(self.device), version=__version__)
 
     def _open_context(self) -> None:
         self._flush()
@@ -306,12 +306,14 @@ class ArchEvaluator:
         self.cache = self._writer.cache = None
 
     def environment(self) -> dict[str, str]:
-        """The trace header's ``env``: versions and the device that scores."""
+        """The trace header's ``env``: versions and the device that scores (and its numeric kind)."""
         import torch
+
+        from naswot_tui.core.cache import device_kind
 
         return {"app_version": __version__, "torch": torch.__version__, "numpy": np.__version__,
                 "python": platform.python_version(), "device": device_label(self.device),
-                "platform": platform.platform(terse=True)}
+                "device_kind": device_kind(self.device), "platform": platform.platform(terse=True)}
 
     def close(self) -> None:
         """Write pending scores and stop helper threads (also runs at exit)."""

@@ -62,9 +62,11 @@ class SpaceScores:
 
 
 def _cache_scores(size: int, cache_path: str | Path | None) -> tuple[dict[int, float | None], str]:
-    """Scores the cache holds for the pack's context (CPU, fp32, this version); never creates a cache."""
+    """Scores the cache holds for the pack's context (this CPU's kind, fp32, this version); never creates a cache."""
+    import torch
+
     from naswot_tui import __version__
-    from naswot_tui.core.cache import FILENAME, INIT_POLICY, CacheKey, ScoreCache
+    from naswot_tui.core.cache import FILENAME, INIT_POLICY, CacheKey, ScoreCache, device_kind
     from naswot_tui.core.config import default_cache_dir
     from naswot_tui.core.data import make_batch
 
@@ -75,8 +77,8 @@ def _cache_scores(size: int, cache_path: str | Path | None) -> tuple[dict[int, f
     batch = make_batch(str(c["dataset"]), str(c["data"]), int(c["batch_size"]), int(c["seed"]))
     key = CacheKey(space=str(c["space"]), data_fingerprint=batch.fingerprint, batch_size=int(c["batch_size"]),
                    hook_rule=str(c["hook_rule"]), proxy=str(c["proxy"]),
-                   init_policy=f"{INIT_POLICY}:seed={c['seed']}", dtype="fp32", device_kind="cpu",
-                   version=__version__)
+                   init_policy=f"{INIT_POLICY}:seed={c['seed']}", dtype="fp32",
+                   device_kind=device_kind(torch.device("cpu")), version=__version__)
     with ScoreCache(path) as cache:
         rows = cache.load(key)
     return {i: r.score for i, r in rows.items() if 0 <= i < size}, str(path)

@@ -7,8 +7,10 @@ score (space, batch fingerprint, batch size, hook rule, proxy, init policy and
 run seed, dtype, device kind). The evaluator uses a pack as read-only cache
 entries, only when the run's key matches it field for field (the package
 version aside: tests re-score pack cells to prove the scoring unchanged), and
-only with the cache on (``--no-cache`` scores everything). Scores computed on
-CPU are packed for ``device_kind`` cpu only: GPU floats may differ.
+only with the cache on (``--no-cache`` scores everything). A pack serves only
+the device kind it was scored on (``cache.device_kind``: CPUs with another
+instruction set round a few activations differently), so the NB201 pack
+ships once per common CPU kind (AVX-512, AVX2); other CPUs and GPUs score.
 
 ``scripts/build_score_pack.py`` builds a pack from a trace; PROVENANCE.md in
 the data folder says which command produced each shipped pack.
@@ -33,12 +35,11 @@ import numpy as np
 from naswot_tui.core.cache import CacheKey
 from naswot_tui.core.errors import BenchmarkError
 
-#: the NB201 pack, and what it was scored with (so what it can stand in for)
-PACK_NAME = "nb201_naswot_cifar10_b128_s1.npz"
+#: what the NB201 packs were scored with (so what they can stand in for), beside the device kind
 PACK_CONTEXT: dict[str, str | int] = {"space": "nb201", "dataset": "cifar10", "data": "embedded",
                                      "batch_size": 128, "hook_rule": "reference", "proxy": "naswot", "seed": 1}
-#: the packs that ship with the package (file names in naswot_tui/data/)
-SHIPPED = (PACK_NAME,)
+#: the packs that ship with the package (file names in naswot_tui/data/), one per CPU kind
+SHIPPED = ("nb201_naswot_cifar10_b128_s1_cpu-avx512.npz", "nb201_naswot_cifar10_b128_s1_cpu-avx2.npz")
 #: CacheKey fields a pack must match (the version is left out on purpose, see the docstring)
 CONTEXT_FIELDS = ("space", "data_fingerprint", "batch_size", "hook_rule", "proxy", "init_policy", "dtype",
                   "device_kind")
@@ -116,10 +117,21 @@ class ScorePack:
         return scores, known
 
 
-def shipped_pack_path() -> Path | None:
-    """The pack inside the package, when this install ships one."""
-    ref = resources.files("naswot_tui") / "data" / PACK_NAME
-    return Path(str(ref)) if ref.is_file() else None
+def shipped_pack_path(kind: str | None = None) -> Path | None:
+    """The NB201 pack for ``kind`` (default: this machine's CPU), else any shipped one; None when none ships.
+
+    Whole-space statistics (``report --protocol paper``) may use another CPU
+    kind's pack: its scores differ from this machine's in the eighth digit at most.
+    """
+    if kind is None:
+        import torch
+
+        from naswot_tui.core.cache import device_kind
+        kind = device_kind(torch.device("cpu"))
+    folder = resources.files("naswot_tui") / "data"
+    present = [Path(str(folder / name)) for name in SHIPPED if (folder / name).is_file()]
+    exact = [p for p in present if p.stem.endswith(f"_{kind}")]
+    return (exact + present)[0] if present else None
 
 
 def load_score_pack(path: str | Path | None = None) -> ScorePack | None:
