@@ -6,10 +6,12 @@ TRACE is the trace of a ``--n all`` run (e.g. ``naswot-tui --headless --n all
 --executor procs --seed 1 --out DIR``); its header gives the pack's context
 (space, batch hash, batch size, hook rule, proxy, init seed, precision, device
 kind: ``env.device_kind``, or ``--device-kind`` for a trace written before it
-was recorded). A pack is used only on its device kind, so name the file after it. With ``--scores`` the scores come from an ``.npz`` with arrays ``index``
-and ``score`` scored in that same context (the trace then only supplies the
-header). Every architecture of the space must have a score (``--partial`` to
-allow gaps); failed cells are stored as NaN and are scored again at run time.
+was recorded). A pack is used only on its device kind, so name the file after
+it and add it to ``score_pack.SHIPPED``. With ``--scores`` the scores come from
+an ``.npz`` with arrays ``index`` and ``score`` scored in that same context
+(the trace then only supplies the header). Every architecture of the space
+must have a score (``--partial`` to allow gaps); failed cells are stored as
+NaN and are scored again at run time.
 """
 
 from __future__ import annotations
