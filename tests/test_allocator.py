@@ -53,4 +53,6 @@ def test_tuned_allocator_keeps_scores_and_stops_refaulting_memory() -> None:
     tuned_faults, tuned_scores = _run("tuned")
     assert tuned_scores == plain_scores == unmapping_scores   # bit for bit (repr of the floats)
     assert unmapping_faults > 50_000, unmapping_faults         # the baseline does refault every pass
-    assert tuned_faults * 100 < unmapping_faults, (tuned_faults, unmapping_faults)
+    # tuned: 0 to 2,059 pages here (the heap now and then grows by a few MB for a new peak), against
+    # 330,000 to 390,000 for the unmapping baseline
+    assert tuned_faults * 20 < unmapping_faults, (tuned_faults, unmapping_faults)
