@@ -4,6 +4,7 @@ its use by the engine (hits marked cached, --no-cache bypasses)."""
 from __future__ import annotations
 
 import math
+import os
 import sqlite3
 import subprocess
 import sys
@@ -308,10 +309,10 @@ def test_device_kind_names_the_cpu_instruction_set_and_the_onednn_cap(monkeypatc
     assert device_kind(torch.device("cpu")) == plain + "+onednn-avx2"
 
 
-def test_aten_capability_changes_the_kind_and_the_cache_key(tmp_path):
-    """ATEN_CPU_CAPABILITY=default runs other kernels (other roundings): its scores get their own key."""
+def test_aten_capability_changes_the_device_kind():
+    """ATEN_CPU_CAPABILITY=default runs other kernels (other roundings): its scores get their own kind."""
     code = ("import torch; from naswot_tui.core.cache import device_kind; "
             "print(device_kind(torch.device('cpu')))")
-    env = {**__import__("os").environ, "ATEN_CPU_CAPABILITY": "default"}
+    env = {**os.environ, "ATEN_CPU_CAPABILITY": "default"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "cpu-default"
