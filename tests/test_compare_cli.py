@@ -50,3 +50,19 @@ def test_mean_best_so_far_is_monotone_and_averages_repeats(tmp_path):
     assert abs(scores[-1] - sum(finals) / 3) < 1e-9
     comp = compare_paths([b, b])
     assert not any(r.differs for r in comp.rows) and all(not r.best for r in comp.rows)
+
+
+def test_fake_runs_are_timed_by_charged_time_not_the_wall_clock(tmp_path):
+    """The Compare and Runs pictures show each run's time: a fake repeat's elapsed time
+    is what the fake evaluator charged (FAKE_T_S per candidate), however slow the machine."""
+    from naswot_tui.tui.fake import FAKE_T_S
+
+    naswot = read_trace(fake_trace(tmp_path, n=26, seed=2, repeats=3))
+    area = read_trace(fake_trace(tmp_path, n=20, seed=3, search="area", budget_evals=40))
+    # NASWOT scores its N candidates; AREA scores its pool of N, then trains (looks up) the rest.
+    for trace in (naswot, area):
+        n = trace.header["config"]["n"]
+        for repeat, end in trace.repeat_ends.items():
+            assert abs(end.elapsed_s - n * FAKE_T_S) < 1e-9, (trace.path.name, repeat)
+    rows = {r.key: r for r in compare_paths([naswot.path, area.path]).rows}
+    assert abs(rows["duration_s"].values[0] - 3 * 26 * FAKE_T_S) < 1e-9

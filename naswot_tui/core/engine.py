@@ -513,13 +513,15 @@ class RunParts:
 
     ``evaluator`` is called as ``evaluator(repeat, i, index) -> ArchScored`` and
     has ``begin_repeat(repeat) -> RepeatStarted``, ``environment() -> dict`` and
-    ``close()``; ``created`` gives the header's timestamp (ISO 8601).
+    ``close()``; ``created`` gives the header's timestamp (ISO 8601) and
+    ``clock`` times the repeats (seconds; the wall clock when not given).
     """
 
     space: object
     truth: GroundTruth
     evaluator: object
     created: Callable[[], str] | None = None
+    clock: Callable[[], float] | None = None
 
 
 def _now_iso() -> str:
@@ -683,11 +685,12 @@ class Run:
 
     def _search(self, resume: ResumeState) -> Iterator[Event]:
         c = self.config
+        clock = (self.parts.clock if self.parts else None) or time.perf_counter
         if c.search == "naswot":
-            return naswot_search(c, self.space, self.evaluator, self.truth, self.control, resume)
+            return naswot_search(c, self.space, self.evaluator, self.truth, self.control, resume, clock)
         from naswot_tui.core import evolution  # REA / AREA (issue: evaluation)
 
-        return evolution.search(c, self.space, self.evaluator, self.truth, self.control, resume)
+        return evolution.search(c, self.space, self.evaluator, self.truth, self.control, resume, clock)
 
     def _stream(self, resume: ResumeState) -> Iterator[Event]:
         """The run's events, first to last but the footer: header, search."""

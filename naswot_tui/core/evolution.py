@@ -38,7 +38,7 @@ from __future__ import annotations
 import math
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TypeGuard
 
@@ -171,8 +171,10 @@ def _check_replay(rec: ArchScored, repeat: int, i: int, index: int) -> None:
 
 
 def search(config: RunConfig, space: SearchSpace, evaluate: Evaluate, truth: GroundTruth,
-           control: Control | None = None, resume: ResumeState | None = None) -> Iterator[Event]:
-    """REA (``config.search == "rea"``) or AREA (``"area"``); ``config.repeats`` repeats."""
+           control: Control | None = None, resume: ResumeState | None = None,
+           clock: Callable[[], float] = time.perf_counter) -> Iterator[Event]:
+    """REA (``config.search == "rea"``) or AREA (``"area"``); ``config.repeats`` repeats.
+    ``clock`` times each repeat (``elapsed_s``)."""
     control = control or Control()
     resume = resume or ResumeState()
     budget = plan_budget(config, truth)
@@ -184,12 +186,13 @@ def search(config: RunConfig, space: SearchSpace, evaluate: Evaluate, truth: Gro
             yield resume.finished[repeat]
             continue
         yield repeat_started(evaluate, repeat, total)
-        yield from _one_repeat(config, space, evaluate, truth, control, resume, budget, repeat)
+        yield from _one_repeat(config, space, evaluate, truth, control, resume, budget, repeat, clock)
 
 
 def _one_repeat(config: RunConfig, space: SearchSpace, evaluate: Evaluate, truth: GroundTruth,
-                control: Control, resume: ResumeState, budget: Budget, repeat: int) -> Iterator[Event]:
-    started = time.perf_counter()
+                control: Control, resume: ResumeState, budget: Budget, repeat: int,
+                clock: Callable[[], float]) -> Iterator[Event]:
+    started = clock()
     replayed_s = 0.0
     rng = np.random.default_rng([int(config.seed), int(repeat), 1])
     trainer = _Trainer(config, space, truth, budget)
@@ -263,7 +266,7 @@ def _one_repeat(config: RunConfig, space: SearchSpace, evaluate: Evaluate, truth
         pick_score=proxy_scores.get(best_index),
         pick_acc=truth.accuracy(best_index, config.dataset, "test", 200),
         pick_accs=pick_accuracies(truth, best_index),
-        elapsed_s=time.perf_counter() - started + replayed_s,
+        elapsed_s=clock() - started + replayed_s,
         n_scored=i, n_errors=n_errors,
         extra={"search": config.search, "pick_fitness": best_fitness,
                "fitness": f"{_FITNESS_KEY.get(config.dataset, config.dataset)} @ {FITNESS_EPOCHS} epochs",

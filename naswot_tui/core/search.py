@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
@@ -137,8 +137,10 @@ def pick_accuracies(truth: GroundTruth, index: int) -> dict[str, dict[str, float
 
 
 def naswot_search(config: RunConfig, space: SearchSpace, evaluate: Evaluate, truth: GroundTruth,
-                  control: Control | None = None, resume: ResumeState | None = None) -> Iterator[Event]:
-    """NASWOT-N: score N random architectures, pick the argmax; R repeats."""
+                  control: Control | None = None, resume: ResumeState | None = None,
+                  clock: Callable[[], float] = time.perf_counter) -> Iterator[Event]:
+    """NASWOT-N: score N random architectures, pick the argmax; R repeats.
+    ``clock`` times each repeat (``elapsed_s``)."""
     control = control or Control()
     resume = resume or ResumeState()
     for repeat in range(config.repeats):
@@ -153,7 +155,7 @@ def naswot_search(config: RunConfig, space: SearchSpace, evaluate: Evaluate, tru
         indices = sample_indices(space, config.n, config.seed, repeat, config.unique)
         lo, hi = shard_bounds(config.shard, len(indices))   # --shard K/N: this job's slice of the draw
         yield repeat_started(evaluate, repeat, hi - lo)
-        started = time.perf_counter()
+        started = clock()
         elapsed_before = 0.0
         best: ArchScored | None = None
         n_errors = 0
@@ -176,7 +178,7 @@ def naswot_search(config: RunConfig, space: SearchSpace, evaluate: Evaluate, tru
             pick_score=best.score if best else None,
             pick_acc=truth.accuracy(best.index, config.dataset, "test", 200) if best else None,
             pick_accs=pick_accuracies(truth, best.index) if best else {},
-            elapsed_s=time.perf_counter() - started + elapsed_before,
+            elapsed_s=clock() - started + elapsed_before,
             n_scored=hi - lo, n_errors=n_errors,
         )
 

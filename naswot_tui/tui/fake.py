@@ -102,12 +102,14 @@ class FakeEvaluator:
 
     def __init__(self, config: RunConfig, truth: FakeTruth) -> None:
         self.config, self.truth = config, truth
+        self.charged_s = 0.0   # FAKE_T_S per candidate scored: the fake run's clock
 
     def begin_repeat(self, repeat: int) -> RepeatStarted:
         return RepeatStarted(repeat, self.config.n, FAKE_BATCH, FAKE_FINGERPRINT)
 
     def __call__(self, repeat: int, i: int, index: int) -> ArchScored:
         arch = fake_arch(index)
+        self.charged_s += FAKE_T_S
         if i % 13 == 12:
             return ArchScored(repeat, i, index, arch, None, FAKE_T_S, error="RuntimeError: fake failure")
         return ArchScored(repeat, i, index, arch, _fake_score(self.config.seed, index), FAKE_T_S,
@@ -125,8 +127,11 @@ def fake_parts(config: RunConfig):
     from naswot_tui.core.engine import RunParts
 
     truth = FakeTruth(config.seed)
-    return RunParts(space=FakeSpace(), truth=truth, evaluator=FakeEvaluator(config, truth),
-                    created=lambda: FAKE_CREATED)
+    evaluator = FakeEvaluator(config, truth)
+    # The repeats' clock is the time charged so far, not the wall clock: a repeat's
+    # elapsed time (Runs and Compare show it) is then the same on every machine.
+    return RunParts(space=FakeSpace(), truth=truth, evaluator=evaluator,
+                    created=lambda: FAKE_CREATED, clock=lambda: evaluator.charged_s)
 
 
 class FakeSource:
